@@ -1,0 +1,176 @@
+//! The discover stage: turn the PATH arguments (files, directories, globs) into a sorted,
+//! de-duplicated list of inputs, each recognized by content and hashed (SHA-256, streamed).
+
+use crate::error::{Error, Result};
+use crate::ingest::{Format, sniff_path};
+use rayon::prelude::*;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// One input file.
+#[derive(Debug, Clone, Serialize)]
+pub struct Input {
+    /// The path as the run names it everywhere (given, or found under a given directory).
+    pub display: Arc<str>,
+    #[serde(skip)]
+    pub path: PathBuf,
+    pub format: Format,
+    pub size: u64,
+    pub sha256: String,
+}
+
+/// A file that was found but is not read, and why.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Skipped {
+    pub path: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Default)]
+pub struct Discovery {
+    pub inputs: Vec<Input>,
+    pub skipped: Vec<Skipped>,
+}
+
+fn has_glob_chars(s: &str) -> bool {
+    s.contains(['*', '?', '['])
+}
+
+/// Expand the arguments. A missing path, a bad glob, or a glob matching nothing is an error
+/// naming it; a directory without any event log is an error too. Files that are not event logs
+/// are listed as skipped.
+pub fn discover(args: &[PathBuf]) -> Result<Discovery> {
+    let mut files: BTreeMap<String, PathBuf> = BTreeMap::new();
+    for arg in args {
+        let s = arg.to_string_lossy();
+        if !arg.exists() && has_glob_chars(&s) {
+            let paths = glob::glob(&s).map_err(|e| Error::BadGlob {
+                pattern: s.to_string(),
+                reason: e.to_string(),
+            })?;
+            let mut any = false;
+            for p in paths.flatten() {
+                any = true;
+                collect(&p, &mut files)?;
+            }
+            if !any {
+                return Err(Error::GlobNoMatch {
+                    pattern: s.to_string(),
+                });
+            }
+        } else {
+            collect(arg, &mut files)?;
+        }
+    }
+    let results: Vec<std::result::Result<Input, Skipped>> = files
+        .into_par_iter()
+        .map(|(display, path)| examine(display, path))
+        .collect();
+    let mut d = Discovery::default();
+    for r in results {
+        match r {
+            Ok(i) => d.inputs.push(i),
+            Err(s) => d.skipped.push(s),
+        }
+    }
+    // The same file named twice (e.g. `dir` and `dir/x.evtx`) is read once: keep the first
+    // display name of each distinct canonical path.
+    let mut seen = std::collections::HashSet::new();
+    d.inputs.retain(|i| {
+        let key = std::fs::canonicalize(&i.path).unwrap_or_else(|_| i.path.clone());
+        seen.insert(key)
+    });
+    if d.inputs.is_empty() {
+        return Err(Error::NoEventLogs {
+            paths: args
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+    Ok(d)
+}
+
+fn collect(p: &Path, files: &mut BTreeMap<String, PathBuf>) -> Result<()> {
+    let meta = std::fs::metadata(p).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Error::NotFound {
+                path: p.to_path_buf(),
+            }
+        } else {
+            Error::Io {
+                path: p.to_path_buf(),
+                source: e,
+            }
+        }
+    })?;
+    if meta.is_dir() {
+        walk(p, files)
+    } else {
+        files.insert(p.to_string_lossy().into_owned(), p.to_path_buf());
+        Ok(())
+    }
+}
+
+fn walk(dir: &Path, files: &mut BTreeMap<String, PathBuf>) -> Result<()> {
+    let rd = std::fs::read_dir(dir).map_err(|e| Error::Io {
+        path: dir.to_path_buf(),
+        source: e,
+    })?;
+    let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    entries.sort();
+    for p in entries {
+        // Symlinked directories are not followed (no cycles, nothing outside the evidence).
+        let Ok(meta) = std::fs::symlink_metadata(&p) else {
+            continue;
+        };
+        if meta.is_dir() {
+            walk(&p, files)?;
+        } else if meta.is_file() || meta.file_type().is_symlink() {
+            files.insert(p.to_string_lossy().into_owned(), p);
+        }
+    }
+    Ok(())
+}
+
+fn examine(display: String, path: PathBuf) -> std::result::Result<Input, Skipped> {
+    let skip = |reason: String| Skipped {
+        path: display.clone(),
+        reason,
+    };
+    let format = match sniff_path(&path) {
+        Ok(Some(f)) => f,
+        Ok(None) => return Err(skip("not an event log (no EVTX signature, XML or JSON event export)".into())),
+        Err(e) => return Err(skip(format!("cannot read: {e}"))),
+    };
+    let (size, sha256) = hash_file(&path).map_err(|e| skip(format!("cannot read: {e}")))?;
+    Ok(Input {
+        display: Arc::from(display.as_str()),
+        path,
+        format,
+        size,
+        sha256,
+    })
+}
+
+/// Size and SHA-256 (lower-case hex) of a file, streamed.
+pub fn hash_file(path: &Path) -> std::io::Result<(u64, String)> {
+    let mut f = std::fs::File::open(path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut size = 0u64;
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        size += n as u64;
+        h.update(&buf[..n]);
+    }
+    Ok((size, hex::encode(h.finalize())))
+}

@@ -1,0 +1,207 @@
+//! The normalized event: what every stage after normalization works on.
+
+use crate::record::Provenance;
+use crate::time::Ts;
+use serde::Serialize;
+use std::sync::Arc;
+
+/// One kept event, normalized (see `docs/architecture.md` and design.md).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Event {
+    /// `System/Computer`.
+    pub host: Arc<str>,
+    /// `System/TimeCreated/@SystemTime`: the clock that orders and correlates.
+    pub time: Ts,
+    /// Sysmon's own `EventData/UtcTime`, kept for display; never used for ordering.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub utc_time: Option<Ts>,
+    pub channel: Arc<str>,
+    pub provider: Arc<str>,
+    pub event_id: u32,
+    /// `System/EventRecordID` (0 when the format has none; then `prov.line` identifies it).
+    pub record_id: u64,
+    #[serde(flatten)]
+    pub prov: Provenance,
+    #[serde(flatten)]
+    pub kind: Kind,
+}
+
+impl Event {
+    /// The total order every stage uses: time, then file path, then record id, then position.
+    pub fn order_key(&self) -> (Ts, &str, u64, u64) {
+        (
+            self.time,
+            &self.prov.file,
+            self.record_id,
+            self.prov.position(),
+        )
+    }
+
+    pub fn kind_name(&self) -> &'static str {
+        self.kind.name()
+    }
+
+    pub fn process(&self) -> Option<&Process> {
+        match &self.kind {
+            Kind::ProcessStart(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    pub fn network(&self) -> Option<&Network> {
+        match &self.kind {
+            Kind::Network(n) => Some(n),
+            _ => None,
+        }
+    }
+}
+
+/// What happened.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Kind {
+    ProcessStart(Process),
+    ProcessEnd(ProcessEnd),
+    Network(Network),
+    Boot(Boot),
+}
+
+impl Kind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Kind::ProcessStart(_) => "process_start",
+            Kind::ProcessEnd(_) => "process_end",
+            Kind::Network(_) => "network",
+            Kind::Boot(_) => "boot",
+        }
+    }
+}
+
+/// Sysmon 1 or Security 4688.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Process {
+    /// Lower-case `{guid}` for Sysmon; a synthetic `syn:` id for 4688 (see [`synthetic_id`]).
+    pub entity_id: Option<String>,
+    pub pid: Option<u64>,
+    pub image: String,
+    pub command_line: Option<String>,
+    /// `None` when the parent is unknown (zero GUID, `?` image, or not logged).
+    pub parent_entity_id: Option<String>,
+    pub parent_pid: Option<u64>,
+    pub parent_image: Option<String>,
+    pub parent_command_line: Option<String>,
+    pub user: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hashes: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_directory: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub integrity_level: Option<String>,
+}
+
+/// Sysmon 5 or Security 4689.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ProcessEnd {
+    pub entity_id: Option<String>,
+    pub pid: Option<u64>,
+    pub image: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Ingress,
+    Egress,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Ingress => "ingress",
+            Direction::Egress => "egress",
+        }
+    }
+}
+
+/// Why one side of a connection was taken as the local one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LocalSide {
+    /// Outbound: the initiator is local, whatever the version.
+    Initiator,
+    /// A `*Hostname` field names this host.
+    Hostname,
+    /// One address is among the host's own (seen as the local side of its outbound connections).
+    HostAddress,
+    /// One address is loopback and the other is not.
+    Loopback,
+    /// No evidence: decided by the field names' documented convention.
+    FieldNames,
+}
+
+impl LocalSide {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LocalSide::Initiator => "initiator",
+            LocalSide::Hostname => "hostname",
+            LocalSide::HostAddress => "host_address",
+            LocalSide::Loopback => "loopback",
+            LocalSide::FieldNames => "field_names",
+        }
+    }
+}
+
+/// Sysmon 3 or Security 5156.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Network {
+    /// Sysmon ProcessGuid (lower case); `None` for 5156 until the graph resolves it.
+    pub entity_id: Option<String>,
+    pub pid: Option<u64>,
+    /// Sysmon `Image`; for 5156 the `Application` as logged (`\device\harddiskvolumeN\…`).
+    pub image: String,
+    pub direction: Direction,
+    /// `tcp`, `udp`, or the protocol number as text.
+    pub transport: String,
+    pub local_ip: String,
+    pub local_port: Option<u16>,
+    pub remote_ip: String,
+    pub remote_port: Option<u16>,
+    /// How the local side was decided.
+    pub local_side: LocalSide,
+    pub user: Option<String>,
+}
+
+impl Network {
+    /// ECS `source`: the initiator (remote for ingress).
+    pub fn source(&self) -> (&str, Option<u16>) {
+        match self.direction {
+            Direction::Egress => (&self.local_ip, self.local_port),
+            Direction::Ingress => (&self.remote_ip, self.remote_port),
+        }
+    }
+
+    /// ECS `destination`: the listener (local for ingress).
+    pub fn destination(&self) -> (&str, Option<u16>) {
+        match self.direction {
+            Direction::Egress => (&self.remote_ip, self.remote_port),
+            Direction::Ingress => (&self.local_ip, self.local_port),
+        }
+    }
+}
+
+/// A marker that the host booted at (about) this event's time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Boot {
+    /// What marked it: `security-4608`, `system-6005`, `system-12`, `sysmon-4`, `sysmon-1-services`.
+    pub marker: String,
+}
+
+/// The basename of a Windows or device path, as written (case kept).
+pub fn basename(path: &str) -> &str {
+    path.rsplit(['\\', '/']).next().unwrap_or(path)
+}
+
+/// A synthetic entity id for a process known only by PID: stable, derived from content.
+pub fn synthetic_id(host: &str, pid: u64, first_seen: Ts) -> String {
+    format!("syn:{}:{}:{}", host.to_lowercase(), pid, first_seen.0)
+}

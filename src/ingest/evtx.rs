@@ -1,0 +1,306 @@
+//! EVTX reader: the evtx crate, parallel over chunks, rendering only the records we keep.
+//!
+//! Each record's template substitution values are scanned first (cheap, no rendering). When
+//! they have the layout the Windows event log service writes (Level u8 at 0, EventID u16 at 3,
+//! TimeCreated FILETIME at 6, EventRecordID u64 at 10) and the event id is not one we keep, the
+//! record is counted and skipped. Everything else is rendered to JSON and read field by field.
+
+use super::json_event::record_from_event_json;
+use crate::record::{Damage, Provenance, RawRecord, ReadStats, wanted_event_id};
+use crate::time::Ts;
+use evtx::binxml::value_variant::BinXmlValue;
+use evtx::{EvtxChunkData, EvtxParser, EvtxRecord, ParserSettings};
+use rayon::prelude::*;
+use std::fs::File;
+use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::path::Path;
+use std::sync::Arc;
+
+pub const FILE_HEADER_SIZE: u64 = 4096;
+pub const CHUNK_SIZE: u64 = 65536;
+/// Chunks handed to the thread pool at once: bounds memory to about this many × 64 KiB.
+const CHUNK_BATCH: usize = 64;
+
+/// What one chunk gave.
+struct ChunkOut {
+    records: Vec<RawRecord>,
+    read: u64,
+    damage: Vec<Damage>,
+}
+
+/// Read one EVTX file. Never fails as a whole once the file opened: damage is reported in the
+/// stats and everything readable is returned.
+pub fn read(path: &Path, display: &Arc<str>) -> std::io::Result<(Vec<RawRecord>, ReadStats)> {
+    let mut stats = ReadStats::default();
+    let file = File::open(path)?;
+    let size = file.metadata()?.len();
+    let mut reader = BufReader::new(file);
+    // The header, read by hand first: the crate refuses some damaged headers we still want to
+    // describe (and a header-only file is "truncated", not "empty").
+    let mut head = vec![0u8; FILE_HEADER_SIZE as usize];
+    let got = read_up_to(&mut reader, &mut head)?;
+    reader.seek(SeekFrom::Start(0))?;
+    if got < 128 {
+        stats.truncated = true;
+        stats.damage.push(Damage {
+            chunk: None,
+            offset: Some(0),
+            line: None,
+            records_lost: None,
+            reason: format!("file holds {size} bytes, less than an EVTX file header"),
+        });
+        return Ok((Vec::new(), stats));
+    }
+    let header_chunks = u16::from_le_bytes([head[42], head[43]]) as u64;
+    let next_record_id = u64::from_le_bytes(head[24..32].try_into().unwrap_or([0; 8]));
+    let flags = u32::from_le_bytes(head[120..124].try_into().unwrap_or([0; 4]));
+    stats.dirty = flags & 1 != 0;
+    let whole_chunks = size.saturating_sub(FILE_HEADER_SIZE) / CHUNK_SIZE;
+    let partial = size > FILE_HEADER_SIZE && (size - FILE_HEADER_SIZE) % CHUNK_SIZE != 0;
+    if size < FILE_HEADER_SIZE {
+        stats.truncated = true;
+        stats.notes.push(format!(
+            "file holds {size} bytes, less than the 4096-byte file header"
+        ));
+    } else if whole_chunks < header_chunks || partial {
+        stats.truncated = true;
+        stats.notes.push(format!(
+            "header names {header_chunks} chunk(s), file holds {whole_chunks} whole chunk(s){}",
+            if partial {
+                " and a partial one"
+            } else {
+                ""
+            }
+        ));
+    } else if whole_chunks == 0 && next_record_id > 1 {
+        stats.truncated = true;
+        stats.notes.push(format!(
+            "header only: the header says records up to {} were written, the file holds no chunk",
+            next_record_id - 1
+        ));
+    }
+    if partial {
+        stats.damage.push(Damage {
+            chunk: Some(whole_chunks),
+            offset: Some(FILE_HEADER_SIZE + whole_chunks * CHUNK_SIZE),
+            line: None,
+            records_lost: None,
+            reason: format!(
+                "incomplete chunk: file ends {} bytes into it",
+                (size - FILE_HEADER_SIZE) % CHUNK_SIZE
+            ),
+        });
+    }
+
+    let mut parser = match EvtxParser::from_read_seek(reader) {
+        Ok(p) => p,
+        Err(e) => {
+            stats.damage.push(Damage {
+                chunk: None,
+                offset: Some(0),
+                line: None,
+                records_lost: None,
+                reason: format!("unreadable file header: {}", error_chain(&e)),
+            });
+            return Ok((Vec::new(), stats));
+        }
+    };
+    let settings = Arc::new(ParserSettings::default().indent(false));
+    let mut records = Vec::new();
+    let mut batch: Vec<EvtxChunkData> = Vec::with_capacity(CHUNK_BATCH);
+    let flush = |batch: &mut Vec<EvtxChunkData>, records: &mut Vec<RawRecord>, stats: &mut ReadStats| {
+        let outs: Vec<ChunkOut> = std::mem::take(batch)
+            .into_par_iter()
+            .map(|chunk| read_chunk(chunk, &settings, display))
+            .collect();
+        for out in outs {
+            stats.records_read += out.read;
+            stats.damage.extend(out.damage);
+            records.extend(out.records);
+        }
+    };
+    for chunk in parser.chunks() {
+        match chunk {
+            Ok(c) => {
+                batch.push(c);
+                if batch.len() == CHUNK_BATCH {
+                    flush(&mut batch, &mut records, &mut stats);
+                }
+            }
+            Err(e) => {
+                let chunk_no = chunk_number_of(&e);
+                // An incomplete trailing chunk was already reported from the file size.
+                if partial && chunk_no == Some(whole_chunks) {
+                    continue;
+                }
+                stats.damage.push(Damage {
+                    chunk: chunk_no,
+                    offset: chunk_no.map(|n| FILE_HEADER_SIZE + n * CHUNK_SIZE),
+                    line: None,
+                    records_lost: None,
+                    reason: error_chain(&e),
+                });
+            }
+        }
+    }
+    flush(&mut batch, &mut records, &mut stats);
+    stats.records_wanted = records.len() as u64;
+    Ok((records, stats))
+}
+
+fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+fn chunk_number_of(e: &evtx::err::EvtxError) -> Option<u64> {
+    match e {
+        evtx::err::EvtxError::FailedToParseChunk { chunk_id, .. } => Some(*chunk_id),
+        _ => None,
+    }
+}
+
+/// The error and its sources, joined: the crate's top-level messages alone are vague.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(src) = cur {
+        let m = src.to_string();
+        if !s.contains(&m) {
+            s.push_str(": ");
+            s.push_str(&m);
+        }
+        cur = src.source();
+    }
+    s
+}
+
+fn read_chunk(mut data: EvtxChunkData, settings: &Arc<ParserSettings>, display: &Arc<str>) -> ChunkOut {
+    let number = data.number.unwrap_or(0);
+    let base = FILE_HEADER_SIZE + number * CHUNK_SIZE;
+    let declared = data
+        .header
+        .last_event_record_number
+        .saturating_sub(data.header.first_event_record_number)
+        .saturating_add(1);
+    let mut out = ChunkOut {
+        records: Vec::new(),
+        read: 0,
+        damage: Vec::new(),
+    };
+    let mut chunk = match data.parse(settings.clone()) {
+        Ok(c) => c,
+        Err(e) => {
+            out.damage.push(Damage {
+                chunk: Some(number),
+                offset: Some(base),
+                line: None,
+                records_lost: Some(declared),
+                reason: format!("chunk cannot be parsed: {}", error_chain(&e)),
+            });
+            return out;
+        }
+    };
+    for rec in chunk.iter() {
+        match rec {
+            Ok(rec) => {
+                out.read += 1;
+                let offset = base + rec.binxml_offset.saturating_sub(24);
+                if let Some(id) = quick_event_id(&rec)
+                    && !wanted_event_id(u32::from(id))
+                {
+                    continue;
+                }
+                let header_id = rec.event_record_id;
+                let header_time = jiff_to_ts(&rec.timestamp);
+                let prov = Provenance {
+                    file: display.clone(),
+                    chunk: Some(number),
+                    offset: Some(offset),
+                    line: None,
+                };
+                match rec.into_json_bytes() {
+                    Ok(json) => match serde_json::from_slice::<serde_json::Value>(&json.data) {
+                        Ok(v) => {
+                            if let Some(mut r) = record_from_event_json(&v, prov) {
+                                if !wanted_event_id(r.event_id) {
+                                    continue;
+                                }
+                                if r.record_id.is_none() {
+                                    r.record_id = Some(header_id);
+                                }
+                                if r.time.is_none() {
+                                    r.time = header_time;
+                                }
+                                out.records.push(r);
+                            }
+                        }
+                        Err(e) => out.damage.push(Damage {
+                            chunk: Some(number),
+                            offset: Some(offset),
+                            line: None,
+                            records_lost: Some(1),
+                            reason: format!("record {header_id}: rendered JSON unreadable: {e}"),
+                        }),
+                    },
+                    Err(e) => out.damage.push(Damage {
+                        chunk: Some(number),
+                        offset: Some(offset),
+                        line: None,
+                        records_lost: Some(1),
+                        reason: format!("record {header_id} cannot be rendered: {}", error_chain(&e)),
+                    }),
+                }
+            }
+            Err(e) => {
+                let (off, id) = match &e {
+                    evtx::err::EvtxError::FailedToReadRecordAt { offset, .. } => (Some(base + offset), None),
+                    evtx::err::EvtxError::FailedToParseRecord { record_id, .. } => (None, Some(*record_id)),
+                    _ => (None, None),
+                };
+                let mut reason = error_chain(&e);
+                if let Some(id) = id
+                    && !reason.contains(&id.to_string())
+                {
+                    reason = format!("record {id}: {reason}");
+                }
+                out.damage.push(Damage {
+                    chunk: Some(number),
+                    offset: off,
+                    line: None,
+                    records_lost: Some(1),
+                    reason,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The EventID from the substitution values, when the record has the Windows System layout.
+fn quick_event_id(rec: &EvtxRecord<'_>) -> Option<u16> {
+    let inst = rec.template_instances().ok()?;
+    let vals = &inst.first()?.values;
+    if vals.len() < 11 {
+        return None;
+    }
+    match (&vals[0], &vals[3], &vals[6], &vals[10]) {
+        (
+            BinXmlValue::UInt8Type(_),
+            BinXmlValue::UInt16Type(id),
+            BinXmlValue::FileTimeType(_),
+            BinXmlValue::UInt64Type(_),
+        ) => Some(*id),
+        _ => None,
+    }
+}
+
+fn jiff_to_ts(t: &evtx::Timestamp) -> Option<Ts> {
+    Ts::from_unix(t.as_second(), (t.subsec_nanosecond().max(0) / 100) as u32)
+}

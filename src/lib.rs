@@ -1,0 +1,16 @@
+//! dcomhunt: offline DCOM lateral-movement hunting in Windows event logs.
+//!
+//! Pipeline (one direction): [`discover`] → [`ingest`] → [`normalize`] → [`graph`] → [`ecs`]
+//! → [`eql`] / [`rules`] → [`report`]. See `docs/architecture.md`.
+#![forbid(unsafe_code)]
+
+pub mod discover;
+pub mod error;
+pub mod eql;
+pub mod event;
+pub mod ingest;
+pub mod normalize;
+pub mod pipeline;
+pub mod record;
+pub mod time;
+pub mod writer;

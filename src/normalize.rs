@@ -1,0 +1,437 @@
+//! The normalize stage: raw records → [`Event`]s, exactly as design.md says.
+//!
+//! - Clock: `System/TimeCreated/@SystemTime`; Sysmon's `UtcTime` is kept as `utc_time` only.
+//! - GUIDs lower-cased; the zero GUID and a `?` parent image mean "unknown parent".
+//! - PIDs: decimal (Sysmon, 5156) or `0x…` hex (4688/4689).
+//! - Network direction: Sysmon `Initiated=false` and 5156 `%%14592` are ingress.
+//! - The local side of an inbound connection is decided from evidence (hostname fields, the
+//!   host's own addresses seen as the local side of its outbound connections, loopback), and only
+//!   then from the field names; the reason is kept in [`LocalSide`].
+
+use crate::event::{Boot, Direction, Event, Kind, LocalSide, Network, Process, ProcessEnd, synthetic_id};
+use crate::record::RawRecord;
+use crate::time::Ts;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+pub const SYSMON_CHANNEL: &str = "Microsoft-Windows-Sysmon/Operational";
+pub const ZERO_GUID: &str = "{00000000-0000-0000-0000-000000000000}";
+pub const UNKNOWN_HOST: &str = "(unknown host)";
+
+/// Which source an event comes from, by (channel, provider, event id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Sysmon(u32),
+    Security(u32),
+    System(u32),
+}
+
+fn classify(r: &RawRecord) -> Option<Source> {
+    let ch = r.channel.as_str();
+    if ch.eq_ignore_ascii_case(SYSMON_CHANNEL) {
+        return matches!(r.event_id, 1 | 3 | 4 | 5).then_some(Source::Sysmon(r.event_id));
+    }
+    if ch.eq_ignore_ascii_case("Security") {
+        return matches!(r.event_id, 4608 | 4688 | 4689 | 5156).then_some(Source::Security(r.event_id));
+    }
+    if ch.eq_ignore_ascii_case("System") {
+        let kept = match r.event_id {
+            6005 => true,
+            12 => r.provider.eq_ignore_ascii_case("Microsoft-Windows-Kernel-General"),
+            _ => false,
+        };
+        return kept.then_some(Source::System(r.event_id));
+    }
+    None
+}
+
+/// Whether normalization keeps this record.
+pub fn is_kept(r: &RawRecord) -> bool {
+    classify(r).is_some()
+}
+
+/// Interns host, channel and provider strings so events share them.
+#[derive(Default)]
+struct Interner(HashMap<String, Arc<str>>);
+
+impl Interner {
+    fn get(&mut self, s: &str) -> Arc<str> {
+        if let Some(a) = self.0.get(s) {
+            return a.clone();
+        }
+        let a: Arc<str> = Arc::from(s);
+        self.0.insert(s.to_string(), a.clone());
+        a
+    }
+}
+
+/// Per-host evidence about which addresses are the host's own.
+#[derive(Default, Debug)]
+pub struct HostAddresses(HashMap<String, HashSet<String>>);
+
+impl HostAddresses {
+    /// Learn from outbound connections: their local side is the initiator, in every Sysmon and
+    /// Windows version.
+    pub fn learn(records: &[RawRecord]) -> HostAddresses {
+        let mut m: HashMap<String, HashSet<String>> = HashMap::new();
+        for r in records {
+            let local = match classify(r) {
+                Some(Source::Sysmon(3)) if !is_false(r.get("Initiated")) => r.get("SourceIp"),
+                Some(Source::Security(5156)) if r.get("Direction").is_some_and(is_outbound_5156) => {
+                    r.get("SourceAddress")
+                }
+                _ => None,
+            };
+            if let Some(ip) = local.map(norm_ip).filter(|ip| !ip.is_empty() && !is_loopback(ip) && !is_unspecified(ip)) {
+                m.entry(host_key(&r.computer)).or_default().insert(ip);
+            }
+        }
+        HostAddresses(m)
+    }
+
+    pub fn contains(&self, host: &str, ip: &str) -> bool {
+        self.0.get(&host_key(host)).is_some_and(|s| s.contains(&norm_ip(ip)))
+    }
+}
+
+fn host_key(h: &str) -> String {
+    h.to_ascii_lowercase()
+}
+
+/// Normalize a batch of records (any order). Records of other channels or ids are dropped.
+pub fn normalize(records: &[RawRecord]) -> Vec<Event> {
+    let addrs = HostAddresses::learn(records);
+    let mut interner = Interner::default();
+    records
+        .iter()
+        .filter_map(|r| normalize_one(r, &addrs, &mut interner))
+        .collect()
+}
+
+fn normalize_one(r: &RawRecord, addrs: &HostAddresses, interner: &mut Interner) -> Option<Event> {
+    let src = classify(r)?;
+    let host_name = if r.computer.trim().is_empty() { UNKNOWN_HOST } else { r.computer.as_str() };
+    let host = interner.get(host_name);
+    let time = r.time.unwrap_or_default();
+    let utc_time = match src {
+        Source::Sysmon(_) => r.get("UtcTime").and_then(Ts::parse),
+        _ => None,
+    };
+    let kind = match src {
+        Source::Sysmon(1) => Kind::ProcessStart(sysmon_process(r)),
+        Source::Sysmon(3) => Kind::Network(sysmon_network(r, host_name, addrs)),
+        Source::Sysmon(5) => Kind::ProcessEnd(ProcessEnd {
+            entity_id: guid(r.get("ProcessGuid")),
+            pid: r.get("ProcessId").and_then(parse_pid),
+            image: r.get("Image").unwrap_or_default().to_string(),
+        }),
+        Source::Sysmon(_) => Kind::Boot(Boot { marker: "sysmon-4".into() }),
+        Source::Security(4688) => Kind::ProcessStart(security_4688(r, host_name, time)),
+        Source::Security(4689) => Kind::ProcessEnd(ProcessEnd {
+            entity_id: None,
+            pid: r.get("ProcessId").and_then(parse_pid),
+            image: r.get("ProcessName").unwrap_or_default().to_string(),
+        }),
+        Source::Security(5156) => Kind::Network(security_5156(r, host_name, addrs)),
+        Source::Security(_) => Kind::Boot(Boot { marker: "security-4608".into() }),
+        Source::System(id) => Kind::Boot(Boot { marker: format!("system-{id}") }),
+    };
+    Some(Event {
+        host,
+        time,
+        utc_time,
+        channel: interner.get(&r.channel),
+        provider: interner.get(&r.provider),
+        event_id: r.event_id,
+        record_id: r.record_id.unwrap_or(0),
+        prov: r.prov.clone(),
+        kind,
+    })
+}
+
+/// Lower-case a GUID; the zero GUID and empty values are "unknown".
+pub fn guid(v: Option<&str>) -> Option<String> {
+    let v = v?.trim();
+    if v.is_empty() || v.eq_ignore_ascii_case(ZERO_GUID) || v.trim_matches(['{', '}']).chars().all(|c| c == '0' || c == '-') {
+        return None;
+    }
+    Some(v.to_ascii_lowercase())
+}
+
+/// A PID in decimal or `0x` hex.
+pub fn parse_pid(v: &str) -> Option<u64> {
+    let v = v.trim();
+    if let Some(h) = v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
+        u64::from_str_radix(h, 16).ok()
+    } else {
+        v.parse().ok()
+    }
+}
+
+fn opt(v: Option<&str>) -> Option<String> {
+    v.filter(|s| !s.is_empty() && *s != "-").map(str::to_string)
+}
+
+fn sysmon_process(r: &RawRecord) -> Process {
+    let parent_image = r.get("ParentImage").filter(|s| s.trim() != "?");
+    let parent_known = parent_image.is_some();
+    Process {
+        entity_id: guid(r.get("ProcessGuid")),
+        pid: r.get("ProcessId").and_then(parse_pid),
+        image: r.get("Image").unwrap_or_default().to_string(),
+        command_line: opt(r.get("CommandLine")),
+        parent_entity_id: guid(r.get("ParentProcessGuid")),
+        parent_pid: if parent_known || guid(r.get("ParentProcessGuid")).is_some() {
+            r.get("ParentProcessId").and_then(parse_pid)
+        } else {
+            None
+        },
+        parent_image: opt(parent_image),
+        parent_command_line: opt(r.get("ParentCommandLine")),
+        user: opt(r.get("User")),
+        hashes: opt(r.get("Hashes")),
+        current_directory: opt(r.get("CurrentDirectory")),
+        integrity_level: opt(r.get("IntegrityLevel")),
+    }
+}
+
+fn security_4688(r: &RawRecord, host: &str, time: Ts) -> Process {
+    let pid = r.get("NewProcessId").and_then(parse_pid);
+    let user = match (opt(r.get("TargetUserName")), opt(r.get("TargetDomainName"))) {
+        (Some(u), Some(d)) => Some(format!("{d}\\{u}")),
+        (Some(u), None) => Some(u),
+        _ => match (opt(r.get("SubjectUserName")), opt(r.get("SubjectDomainName"))) {
+            (Some(u), Some(d)) => Some(format!("{d}\\{u}")),
+            (u, _) => u,
+        },
+    };
+    Process {
+        entity_id: pid.map(|p| synthetic_id(host, p, time)),
+        pid,
+        image: r.get("NewProcessName").unwrap_or_default().to_string(),
+        command_line: opt(r.get("CommandLine")),
+        parent_entity_id: None,
+        parent_pid: r.get("ProcessId").and_then(parse_pid),
+        parent_image: opt(r.get("ParentProcessName")),
+        parent_command_line: None,
+        user,
+        hashes: None,
+        current_directory: None,
+        integrity_level: opt(r.get("MandatoryLabel")),
+    }
+}
+
+fn is_false(v: Option<&str>) -> bool {
+    v.is_some_and(|s| s.trim().eq_ignore_ascii_case("false") || s.trim() == "0")
+}
+
+fn is_inbound_5156(v: &str) -> bool {
+    let v = v.trim();
+    v == "%%14592" || v.eq_ignore_ascii_case("inbound")
+}
+
+fn is_outbound_5156(v: &str) -> bool {
+    let v = v.trim();
+    v == "%%14593" || v.eq_ignore_ascii_case("outbound")
+}
+
+/// IPv6 zone ids and IPv4-mapped prefixes removed, lower case.
+pub fn norm_ip(ip: &str) -> String {
+    let ip = ip.trim();
+    let ip = ip.split('%').next().unwrap_or(ip);
+    let ip = ip.strip_prefix("::ffff:").unwrap_or(ip);
+    ip.to_ascii_lowercase()
+}
+
+pub fn is_loopback(ip: &str) -> bool {
+    let ip = norm_ip(ip);
+    ip.starts_with("127.") || ip == "::1" || ip == "0:0:0:0:0:0:0:1"
+}
+
+fn is_unspecified(ip: &str) -> bool {
+    matches!(norm_ip(ip).as_str(), "0.0.0.0" | "::" | "-")
+}
+
+fn same_host(name: Option<&str>, host: &str) -> bool {
+    let Some(n) = name.map(str::trim).filter(|n| !n.is_empty() && *n != "-") else {
+        return false;
+    };
+    let first = |s: &str| s.split('.').next().unwrap_or(s).to_ascii_lowercase();
+    first(n) == first(host)
+}
+
+struct Side<'a> {
+    ip: &'a str,
+    port: Option<u16>,
+    hostname: Option<&'a str>,
+}
+
+/// Decide which of two raw sides is local for an inbound connection. Returns `true` when the
+/// first ("Source*") side is local.
+fn source_is_local(a: &Side, b: &Side, host: &str, addrs: &HostAddresses, default_source_local: bool) -> (bool, LocalSide) {
+    let (ha, hb) = (same_host(a.hostname, host), same_host(b.hostname, host));
+    if ha != hb {
+        return (ha, LocalSide::Hostname);
+    }
+    let (aa, ab) = (addrs.contains(host, a.ip), addrs.contains(host, b.ip));
+    if aa != ab {
+        return (aa, LocalSide::HostAddress);
+    }
+    let (la, lb) = (is_loopback(a.ip), is_loopback(b.ip));
+    if la != lb {
+        return (la, LocalSide::Loopback);
+    }
+    (default_source_local, LocalSide::FieldNames)
+}
+
+fn port(v: Option<&str>) -> Option<u16> {
+    v.and_then(|s| s.trim().parse().ok())
+}
+
+fn transport(v: Option<&str>) -> String {
+    match v.map(str::trim).unwrap_or_default() {
+        "6" => "tcp".into(),
+        "17" => "udp".into(),
+        "1" => "icmp".into(),
+        "58" => "ipv6-icmp".into(),
+        other => other.to_ascii_lowercase(),
+    }
+}
+
+fn build_network(
+    direction: Direction,
+    a: Side,
+    b: Side,
+    host: &str,
+    addrs: &HostAddresses,
+    default_source_local: bool,
+) -> (String, Option<u16>, String, Option<u16>, LocalSide) {
+    let (src_local, why) = match direction {
+        Direction::Egress => (true, LocalSide::Initiator),
+        Direction::Ingress => source_is_local(&a, &b, host, addrs, default_source_local),
+    };
+    let (l, r) = if src_local { (a, b) } else { (b, a) };
+    (l.ip.trim().to_string(), l.port, r.ip.trim().to_string(), r.port, why)
+}
+
+fn sysmon_network(r: &RawRecord, host: &str, addrs: &HostAddresses) -> Network {
+    let direction = if is_false(r.get("Initiated")) { Direction::Ingress } else { Direction::Egress };
+    let a = Side { ip: r.get("SourceIp").unwrap_or_default(), port: port(r.get("SourcePort")), hostname: r.get("SourceHostname") };
+    let b = Side { ip: r.get("DestinationIp").unwrap_or_default(), port: port(r.get("DestinationPort")), hostname: r.get("DestinationHostname") };
+    // Recent Sysmon puts the remote initiator of an inbound connection in Source*.
+    let (local_ip, local_port, remote_ip, remote_port, local_side) = build_network(direction, a, b, host, addrs, false);
+    Network {
+        entity_id: guid(r.get("ProcessGuid")),
+        pid: r.get("ProcessId").and_then(parse_pid),
+        image: r.get("Image").unwrap_or_default().to_string(),
+        direction,
+        transport: transport(r.get("Protocol")),
+        local_ip,
+        local_port,
+        remote_ip,
+        remote_port,
+        local_side,
+        user: opt(r.get("User")),
+    }
+}
+
+fn security_5156(r: &RawRecord, host: &str, addrs: &HostAddresses) -> Network {
+    let direction = if r.get("Direction").is_some_and(is_inbound_5156) { Direction::Ingress } else { Direction::Egress };
+    let a = Side { ip: r.get("SourceAddress").unwrap_or_default(), port: port(r.get("SourcePort")), hostname: None };
+    let b = Side { ip: r.get("DestAddress").unwrap_or_default(), port: port(r.get("DestPort")), hostname: None };
+    // Microsoft documents Source* as the local side of a 5156 in both directions.
+    let (local_ip, local_port, remote_ip, remote_port, local_side) = build_network(direction, a, b, host, addrs, true);
+    Network {
+        entity_id: None,
+        pid: r.get("ProcessID").or_else(|| r.get("ProcessId")).and_then(parse_pid),
+        image: r.get("Application").unwrap_or_default().to_string(),
+        direction,
+        transport: transport(r.get("Protocol")),
+        local_ip,
+        local_port,
+        remote_ip,
+        remote_port,
+        local_side,
+        user: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::Provenance;
+
+    fn rec(channel: &str, id: u32, computer: &str, data: &[(&str, &str)]) -> RawRecord {
+        RawRecord {
+            channel: channel.into(),
+            provider: "p".into(),
+            event_id: id,
+            record_id: Some(7),
+            time: Ts::parse("2019-05-14T01:29:05.5345219Z"),
+            computer: computer.into(),
+            data: data.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            prov: Provenance { file: Arc::from("f"), chunk: Some(0), offset: Some(1), line: None },
+        }
+    }
+
+    #[test]
+    fn old_sysmon_inbound_local_in_source_by_hostname() {
+        let r = rec(SYSMON_CHANNEL, 3, "IEWIN7", &[
+            ("ProcessGuid", "{365ABB72-19E0-5CDA-0000-001006711000}"), ("Protocol", "tcp"), ("Initiated", "false"),
+            ("SourceIp", "10.0.2.16"), ("SourceHostname", "IEWIN7"), ("SourcePort", "49168"),
+            ("DestinationIp", "10.0.2.17"), ("DestinationHostname", ""), ("DestinationPort", "55683"),
+        ]);
+        let e = normalize(&[r]);
+        let n = e[0].network().unwrap();
+        assert_eq!(n.entity_id.as_deref(), Some("{365abb72-19e0-5cda-0000-001006711000}"));
+        assert_eq!(n.direction, Direction::Ingress);
+        assert_eq!((n.local_ip.as_str(), n.local_port), ("10.0.2.16", Some(49168)));
+        assert_eq!((n.remote_ip.as_str(), n.remote_port), ("10.0.2.17", Some(55683)));
+        assert_eq!(n.local_side, LocalSide::Hostname);
+        assert_eq!(n.source(), ("10.0.2.17", Some(55683)));
+        assert_eq!(n.destination(), ("10.0.2.16", Some(49168)));
+    }
+
+    #[test]
+    fn new_sysmon_inbound_by_field_names_and_host_address() {
+        let inbound = rec(SYSMON_CHANNEL, 3, "WS1", &[("Initiated", "false"), ("SourceIp", "10.0.0.9"), ("SourcePort", "50000"), ("DestinationIp", "10.0.0.5"), ("DestinationPort", "135")]);
+        let e = normalize(std::slice::from_ref(&inbound));
+        let n = e[0].network().unwrap();
+        assert_eq!((n.local_ip.as_str(), n.local_port, n.local_side), ("10.0.0.5", Some(135), LocalSide::FieldNames));
+        // With an outbound connection from 10.0.0.5 the host's address decides.
+        let out = rec(SYSMON_CHANNEL, 3, "WS1", &[("Initiated", "true"), ("SourceIp", "10.0.0.5"), ("SourcePort", "50001"), ("DestinationIp", "1.2.3.4"), ("DestinationPort", "443")]);
+        let e = normalize(&[inbound, out]);
+        let n = e[0].network().unwrap();
+        assert_eq!((n.local_ip.as_str(), n.local_side), ("10.0.0.5", LocalSide::HostAddress));
+        assert_eq!(e[1].network().unwrap().local_side, LocalSide::Initiator);
+    }
+
+    #[test]
+    fn security_events() {
+        let p = rec("Security", 4688, "H", &[("NewProcessId", "0x1a4"), ("NewProcessName", "C:\\Windows\\System32\\cmd.exe"), ("ProcessId", "0x264"), ("CommandLine", ""), ("SubjectUserName", "bob"), ("SubjectDomainName", "CORP")]);
+        let n = rec("Security", 5156, "H", &[("ProcessID", "420"), ("Application", "\\device\\harddiskvolume2\\windows\\system32\\svchost.exe"), ("Direction", "%%14592"), ("SourceAddress", "10.1.1.1"), ("SourcePort", "135"), ("DestAddress", "10.1.1.9"), ("DestPort", "50123"), ("Protocol", "6")]);
+        let e = normalize(&[p, n]);
+        let pr = e[0].process().unwrap();
+        assert_eq!(pr.pid, Some(420));
+        assert_eq!(pr.parent_pid, Some(612));
+        assert_eq!(pr.command_line, None);
+        assert_eq!(pr.user.as_deref(), Some("CORP\\bob"));
+        assert!(pr.entity_id.as_deref().unwrap().starts_with("syn:h:420:"));
+        let nw = e[1].network().unwrap();
+        assert_eq!((nw.pid, nw.transport.as_str(), nw.direction), (Some(420), "tcp", Direction::Ingress));
+        assert_eq!((nw.local_port, nw.remote_port, nw.local_side), (Some(135), Some(50123), LocalSide::FieldNames));
+    }
+
+    #[test]
+    fn unknown_parent_and_dropped_channels() {
+        let p = rec(SYSMON_CHANNEL, 1, "H", &[("ProcessGuid", "{A-B}"), ("ParentProcessGuid", ZERO_GUID), ("ParentImage", "?"), ("ParentProcessId", "0")]);
+        let other = rec("Application", 1, "H", &[]);
+        let sys12 = rec("System", 12, "", &[]);
+        let e = normalize(&[p, other, sys12]);
+        assert_eq!(e.len(), 1);
+        let pr = e[0].process().unwrap();
+        assert_eq!((pr.parent_entity_id.as_ref(), pr.parent_image.as_ref(), pr.parent_pid), (None, None, None));
+        assert_eq!(guid(Some("{00000000-0000-0000-0000-000000000000}")), None);
+        assert_eq!(parse_pid("0x1ea3c6"), Some(0x1ea3c6));
+    }
+}

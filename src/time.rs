@@ -1,0 +1,186 @@
+//! Timestamps at Windows' full precision: 100-nanosecond ticks since 1601-01-01 UTC (FILETIME).
+//!
+//! Every clock the tool orders by is kept as [`Ts`]; it renders as UTC ISO-8601 with seven
+//! fractional digits and a `Z`, e.g. `2019-05-14T01:29:04.3068859Z`.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::{Serialize, Serializer};
+use std::fmt;
+
+/// Ticks between 1601-01-01 and 1970-01-01.
+const EPOCH_DIFF_TICKS: i64 = 116_444_736_000_000_000;
+const TICKS_PER_SEC: i64 = 10_000_000;
+
+/// A UTC instant in 100 ns ticks since 1601-01-01 (the Windows FILETIME epoch).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Ts(pub i64);
+
+impl Ts {
+    /// From a raw FILETIME value.
+    pub fn from_filetime(ft: u64) -> Ts {
+        Ts(i64::try_from(ft).unwrap_or(i64::MAX))
+    }
+
+    /// Seconds and sub-second ticks since the Unix epoch.
+    pub fn from_unix(secs: i64, ticks: u32) -> Option<Ts> {
+        secs.checked_mul(TICKS_PER_SEC)
+            .and_then(|t| t.checked_add(EPOCH_DIFF_TICKS))
+            .and_then(|t| t.checked_add(i64::from(ticks)))
+            .map(Ts)
+    }
+
+    /// Whole seconds since the Unix epoch and the 100 ns remainder (0..10^7).
+    pub fn unix_parts(self) -> (i64, u32) {
+        let t = self.0 - EPOCH_DIFF_TICKS;
+        (t.div_euclid(TICKS_PER_SEC), t.rem_euclid(TICKS_PER_SEC) as u32)
+    }
+
+    /// Microseconds since the Unix epoch (Timesketch's `timestamp`).
+    pub fn unix_micros(self) -> i64 {
+        (self.0 - EPOCH_DIFF_TICKS).div_euclid(10)
+    }
+
+    pub fn to_datetime(self) -> Option<DateTime<Utc>> {
+        let (s, t) = self.unix_parts();
+        DateTime::<Utc>::from_timestamp(s, t * 100)
+    }
+
+    pub fn from_datetime(dt: DateTime<Utc>) -> Option<Ts> {
+        Ts::from_unix(dt.timestamp(), dt.timestamp_subsec_nanos() / 100)
+    }
+
+    /// Signed difference `self - other` in ticks.
+    pub fn ticks_since(self, other: Ts) -> i64 {
+        self.0.saturating_sub(other.0)
+    }
+
+    pub fn plus_ticks(self, ticks: i64) -> Ts {
+        Ts(self.0.saturating_add(ticks))
+    }
+
+    /// ISO-8601 UTC with 7 fractional digits and `Z`.
+    pub fn iso(self) -> String {
+        match self.to_datetime() {
+            Some(dt) => {
+                let (_, t) = self.unix_parts();
+                format!("{}.{:07}Z", dt.format("%Y-%m-%dT%H:%M:%S"), t)
+            }
+            None => format!("invalid-filetime({})", self.0),
+        }
+    }
+
+    /// Parse an ISO-8601 / Windows `SystemTime` / Sysmon `UtcTime` string.
+    ///
+    /// Accepts `T` or a space between date and time, 0 to 9 fractional digits (digits past the
+    /// seventh are dropped, never rounded), and an optional `Z` or numeric offset. A string
+    /// without zone is taken as UTC.
+    pub fn parse(s: &str) -> Option<Ts> {
+        let s = s.trim();
+        if s.len() < 19 || !s.is_char_boundary(19) {
+            return None;
+        }
+        let (head, mut rest) = s.split_at(19);
+        let head = head.replacen(' ', "T", 1);
+        let naive = NaiveDateTime::parse_from_str(&head, "%Y-%m-%dT%H:%M:%S").ok()?;
+        let mut ticks: u32 = 0;
+        if let Some(frac) = rest.strip_prefix('.') {
+            let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
+            if digits == 0 {
+                return None;
+            }
+            let (d, r) = frac.split_at(digits);
+            let mut v: u32 = 0;
+            for (i, b) in d.bytes().enumerate() {
+                if i < 7 {
+                    v = v * 10 + u32::from(b - b'0');
+                }
+            }
+            for _ in digits..7 {
+                v *= 10;
+            }
+            ticks = v;
+            rest = r;
+        }
+        let offset_secs: i64 = match rest {
+            "" | "Z" | "z" => 0,
+            o if (o.starts_with('+') || o.starts_with('-')) && o.len() >= 3 => {
+                let sign = if o.starts_with('-') { -1 } else { 1 };
+                let body: String = o[1..].chars().filter(|c| *c != ':').collect();
+                if body.len() != 4 || !body.bytes().all(|b| b.is_ascii_digit()) {
+                    return None;
+                }
+                let h: i64 = body[..2].parse().ok()?;
+                let m: i64 = body[2..].parse().ok()?;
+                sign * (h * 3600 + m * 60)
+            }
+            _ => return None,
+        };
+        let secs = naive.and_utc().timestamp() - offset_secs;
+        Ts::from_unix(secs, ticks)
+    }
+}
+
+impl fmt::Display for Ts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.iso())
+    }
+}
+
+impl fmt::Debug for Ts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Ts({})", self.iso())
+    }
+}
+
+impl Serialize for Ts {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.iso())
+    }
+}
+
+/// Format a duration in ticks as seconds with millisecond precision and a sign: `+1.228 s`.
+pub fn fmt_rel(ticks: i64) -> String {
+    let sign = if ticks < 0 { '-' } else { '+' };
+    let a = ticks.unsigned_abs();
+    format!("{sign}{}.{:03} s", a / 10_000_000, (a % 10_000_000) / 10_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_full_precision() {
+        let t = Ts::parse("2019-05-14T01:29:04.3068859Z").unwrap();
+        assert_eq!(t.iso(), "2019-05-14T01:29:04.3068859Z");
+        let u = Ts::parse("2019-05-14 01:29:00.318").unwrap();
+        assert_eq!(u.iso(), "2019-05-14T01:29:00.3180000Z");
+        assert_eq!(t.ticks_since(u), 39_888_859);
+    }
+
+    #[test]
+    fn filetime_matches_windows_epoch() {
+        // 132011301118560890 is record 9832's TimeCreated in the impacket MMC sample.
+        assert_eq!(
+            Ts::from_filetime(132011301118560890).iso(),
+            "2019-04-30T20:35:11.8560890Z"
+        );
+    }
+
+    #[test]
+    fn offsets_and_garbage() {
+        assert_eq!(
+            Ts::parse("2020-09-17T13:31:47-04:00").unwrap().iso(),
+            "2020-09-17T17:31:47.0000000Z"
+        );
+        assert_eq!(
+            Ts::parse("2020-09-17T13:31:47.123456789Z").unwrap().iso(),
+            "2020-09-17T13:31:47.1234567Z"
+        );
+        assert!(Ts::parse("not a time").is_none());
+        assert!(Ts::parse("2020-13-40T00:00:00Z").is_none());
+        assert!(Ts::parse("2020-09-17T13:31:47.Z").is_none());
+        assert_eq!(fmt_rel(12_280_000), "+1.228 s");
+        assert_eq!(fmt_rel(-7_200_000), "-0.720 s");
+    }
+}
