@@ -4,10 +4,15 @@
 //! → [`eql`] / [`rules`] → [`report`]. See `docs/architecture.md`.
 #![forbid(unsafe_code)]
 
+pub mod cli;
+pub mod detect;
 pub mod discover;
+pub mod ecs;
+pub mod display;
 pub mod error;
 pub mod eql;
 pub mod event;
+pub mod graph;
 pub mod ingest;
 pub mod normalize;
 pub mod pipeline;

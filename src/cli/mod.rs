@@ -1,0 +1,123 @@
+//! Command-line interface: argument types and dispatch. `main.rs` only calls [`main`].
+
+pub mod events;
+pub mod scan;
+pub mod tree;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Exit codes (documented in README and docs/user-guide.md).
+pub mod exit {
+    /// Ran; nothing found; every input read completely.
+    pub const OK: i32 = 0;
+    /// Error (unreadable input path, unwritable output, bad rules…).
+    pub const ERROR: i32 = 1;
+    /// Usage error (bad arguments).
+    pub const USAGE: i32 = 2;
+    /// Ran; findings were made.
+    pub const FINDINGS: i32 = 3;
+    /// Ran; some input could not be read completely (no findings).
+    pub const INCOMPLETE: i32 = 4;
+    /// Ran; findings were made and some input could not be read completely.
+    pub const FINDINGS_INCOMPLETE: i32 = 5;
+
+    pub fn of(findings: bool, incomplete: bool) -> i32 {
+        match (findings, incomplete) {
+            (false, false) => OK,
+            (true, false) => FINDINGS,
+            (false, true) => INCOMPLETE,
+            (true, true) => FINDINGS_INCOMPLETE,
+        }
+    }
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "dcomhunt",
+    version,
+    about = "Offline DCOM lateral-movement hunting in Windows event logs",
+    long_about = "Reads .evtx files (and XML / JSON exports) offline, rebuilds each host's process \
+                  tree with its network connections, runs DCOM lateral-movement sequence rules and \
+                  writes timelines and CSV reports.\n\nExit codes: 0 nothing found, 1 error, \
+                  2 usage error, 3 findings, 4 input incomplete, 5 findings and input incomplete."
+)]
+pub struct Cli {
+    /// Worker threads (default: all cores). Output is identical for any value.
+    #[arg(long, global = true, value_name = "N")]
+    pub threads: Option<usize>,
+    /// No progress bar and no summary on stderr (errors still print).
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Print the normalized events (Sysmon 1/3/5, Security 4688/4689/5156, boot markers).
+    Events(events::EventsArgs),
+    /// Print each host's process tree with its network connections.
+    Tree(tree::TreeArgs),
+    /// Run the rules: findings on the terminal, reports with -o DIR.
+    Scan(scan::ScanArgs),
+    /// Per-host timeline of kept events, findings marked inline.
+    Timeline(scan::TimelineArgs),
+    /// List or check rule files.
+    #[command(subcommand)]
+    Rules(scan::RulesCmd),
+}
+
+/// Run the CLI; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { exit::USAGE } else { exit::OK };
+            let _ = e.print();
+            return code;
+        }
+    };
+    if let Some(n) = cli.threads {
+        if n == 0 {
+            eprintln!("dcomhunt: --threads must be at least 1");
+            return exit::USAGE;
+        }
+        if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(n).build_global() {
+            eprintln!("dcomhunt: cannot start {n} threads: {e}");
+            return exit::ERROR;
+        }
+    }
+    let quiet = cli.quiet;
+    let r = match cli.command {
+        Command::Events(a) => events::run(a, quiet),
+        Command::Tree(a) => tree::run(a, quiet),
+        Command::Scan(a) => scan::run(a, quiet, cli.threads),
+        Command::Timeline(a) => scan::timeline(a, quiet),
+        Command::Rules(c) => scan::rules(c),
+    };
+    match r {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("dcomhunt: {}", crate::display::term(&format!("{e:#}")));
+            if e.downcast_ref::<UsageError>().is_some() {
+                exit::USAGE
+            } else {
+                exit::ERROR
+            }
+        }
+    }
+}
+
+/// An error in how the tool was called (exit code 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Paths shared by the commands that read evidence.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Inputs {
+    /// Files, directories (walked recursively) or globs; recognized by content.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+}

@@ -1,0 +1,466 @@
+//! `dcomhunt scan`, `timeline` and `rules`: run the rules and show what they found.
+
+use super::{Inputs, UsageError, exit};
+use crate::detect::{self, Finding};
+use crate::display::{clip, term};
+use crate::eql::rulefile::{LoadedRule, load_file};
+use crate::event::Event;
+use crate::graph::Graph;
+use crate::graph::render::{TreeOpts, text};
+use crate::pipeline::{Loaded, load};
+use crate::time::{Ts, fmt_rel};
+use anyhow::Result;
+use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScanFormat {
+    Table,
+    Jsonl,
+}
+
+/// Filters shared by `scan` and `timeline`.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct Filters {
+    /// Only this host (case-insensitive).
+    #[arg(long)]
+    pub host: Option<String>,
+    /// Only from this time on (ISO-8601; a time without zone is UTC).
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+    /// Only up to this time (inclusive).
+    #[arg(long, value_name = "TIME")]
+    pub to: Option<String>,
+    /// Display times in this zone (IANA name such as Europe/Berlin, or +02:00). CSV stays UTC.
+    #[arg(long, value_name = "TZ")]
+    pub tz: Option<String>,
+}
+
+/// Parsed filters.
+#[derive(Debug, Clone, Default)]
+pub struct Window {
+    pub host: Option<String>,
+    pub from: Option<Ts>,
+    pub to: Option<Ts>,
+    pub tz: Option<Zone>,
+}
+
+/// A display zone.
+#[derive(Debug, Clone, Copy)]
+pub enum Zone {
+    Iana(chrono_tz::Tz),
+    Fixed(chrono::FixedOffset),
+}
+
+impl Window {
+    pub fn parse(f: &Filters) -> Result<Window> {
+        let t = |s: &Option<String>, what: &str| -> Result<Option<Ts>> {
+            match s {
+                None => Ok(None),
+                Some(v) => Ts::parse(v)
+                    .or_else(|| Ts::parse(&format!("{v}T00:00:00Z")))
+                    .map(Some)
+                    .ok_or_else(|| UsageError(format!("--{what} {v:?}: not a time (use e.g. 2019-05-14T01:29:04Z)")).into()),
+            }
+        };
+        let from = t(&f.from, "from")?;
+        let to = t(&f.to, "to")?;
+        if let (Some(a), Some(b)) = (from, to)
+            && a > b
+        {
+            return Err(UsageError("--from is later than --to".into()).into());
+        }
+        let tz = match &f.tz {
+            None => None,
+            Some(z) => Some(parse_zone(z).ok_or_else(|| UsageError(format!("--tz {z:?}: not an IANA zone name or ±HH:MM offset")))?),
+        };
+        Ok(Window { host: f.host.clone(), from, to, tz })
+    }
+
+    pub fn host_ok(&self, h: &str) -> bool {
+        self.host.as_deref().is_none_or(|w| h.eq_ignore_ascii_case(w))
+    }
+
+    pub fn time_ok(&self, t: Ts) -> bool {
+        self.from.is_none_or(|f| t >= f) && self.to.is_none_or(|x| t <= x)
+    }
+
+    /// Render a time for display (UTC unless --tz).
+    pub fn show(&self, t: Ts) -> String {
+        let Some(z) = self.tz else { return t.iso() };
+        let Some(dt) = t.to_datetime() else { return t.iso() };
+        let frac = t.unix_parts().1;
+        match z {
+            Zone::Iana(tz) => {
+                let l = dt.with_timezone(&tz);
+                format!("{}.{frac:07}{}", l.format("%Y-%m-%dT%H:%M:%S"), l.format("%:z"))
+            }
+            Zone::Fixed(o) => {
+                let l = dt.with_timezone(&o);
+                format!("{}.{frac:07}{}", l.format("%Y-%m-%dT%H:%M:%S"), l.format("%:z"))
+            }
+        }
+    }
+}
+
+fn parse_zone(z: &str) -> Option<Zone> {
+    if let Ok(tz) = z.parse::<chrono_tz::Tz>() {
+        return Some(Zone::Iana(tz));
+    }
+    let z = z.trim();
+    if z.eq_ignore_ascii_case("utc") || z == "Z" {
+        return chrono::FixedOffset::east_opt(0).map(Zone::Fixed);
+    }
+    let sign = match z.as_bytes().first()? {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let body: String = z[1..].chars().filter(|c| *c != ':').collect();
+    if body.len() != 4 || !body.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let h: i32 = body[..2].parse().ok()?;
+    let m: i32 = body[2..].parse().ok()?;
+    chrono::FixedOffset::east_opt(sign * (h * 3600 + m * 60)).map(Zone::Fixed)
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ScanArgs {
+    #[command(flatten)]
+    pub inputs: Inputs,
+    /// Rules directory (default: the rules built into this binary, same as rules/ in the source).
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
+    /// Run only these rule ids (repeatable).
+    #[arg(long = "rule", value_name = "ID")]
+    pub rule_ids: Vec<String>,
+    #[command(flatten)]
+    pub filters: Filters,
+    /// Terminal output format: a table with each finding's timeline and tree, or one JSON
+    /// finding a line.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: ScanFormat,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct TimelineArgs {
+    #[command(flatten)]
+    pub inputs: Inputs,
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
+    #[command(flatten)]
+    pub filters: Filters,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum RulesCmd {
+    /// List the rules that would run.
+    List {
+        #[arg(long, value_name = "DIR")]
+        rules: Option<PathBuf>,
+    },
+    /// Parse and validate rule files (default: the rules that would run); exit 1 on any error.
+    Check {
+        #[arg(value_name = "FILE")]
+        files: Vec<PathBuf>,
+        #[arg(long, value_name = "DIR")]
+        rules: Option<PathBuf>,
+    },
+}
+
+/// Load rules and apply `--rule` selections (an unknown id is a usage error).
+pub fn select_rules(dir: Option<&std::path::Path>, ids: &[String]) -> Result<Vec<LoadedRule>> {
+    let all = detect::load_rules(dir)?;
+    if ids.is_empty() {
+        return Ok(all);
+    }
+    for id in ids {
+        if !all.iter().any(|r| r.rule.rule_id.eq_ignore_ascii_case(id)) {
+            let known: Vec<&str> = all.iter().map(|r| r.rule.rule_id.as_str()).collect();
+            return Err(UsageError(format!("--rule {id}: no such rule id (known: {})", known.join(", "))).into());
+        }
+    }
+    Ok(all
+        .into_iter()
+        .filter(|r| ids.iter().any(|i| r.rule.rule_id.eq_ignore_ascii_case(i)))
+        .collect())
+}
+
+/// Everything one scan computed.
+pub struct ScanResult {
+    pub loaded: Loaded,
+    pub graph: Graph,
+    pub rules: Vec<LoadedRule>,
+    pub findings: Vec<Finding>,
+    pub runs: Vec<detect::RuleRun>,
+}
+
+/// Run the whole pipeline; findings filtered by host and time window.
+pub fn scan_paths(paths: &[PathBuf], rules: Vec<LoadedRule>, w: &Window) -> Result<ScanResult> {
+    let loaded = load(paths)?;
+    let graph = Graph::build(&loaded.events);
+    let (mut findings, runs) = detect::run(&rules, &loaded.events, &graph);
+    findings.retain(|f| w.host_ok(&f.host) && w.time_ok(f.first_time) && w.time_ok(f.last_time));
+    Ok(ScanResult { loaded, graph, rules, findings, runs })
+}
+
+pub fn run(a: ScanArgs, quiet: bool, _threads: Option<usize>) -> Result<i32> {
+    let w = Window::parse(&a.filters)?;
+    let rules = select_rules(a.rules.as_deref(), &a.rule_ids)?;
+    let r = scan_paths(&a.inputs.paths, rules, &w)?;
+    if !quiet {
+        eprint!("{}", super::events::summary(&r.loaded));
+    }
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    match a.format {
+        ScanFormat::Jsonl => {
+            for f in &r.findings {
+                serde_json::to_writer(&mut out, &finding_json(f, &r))?;
+                out.write_all(b"\n")?;
+            }
+        }
+        ScanFormat::Table => write!(out, "{}", findings_text(&r, &w))?,
+    }
+    out.flush()?;
+    Ok(exit::of(!r.findings.is_empty(), r.loaded.incomplete()))
+}
+
+/// One finding as a JSON object: the rule, host, times and evidence records.
+pub fn finding_json(f: &Finding, r: &ScanResult) -> serde_json::Value {
+    let ev = &r.loaded.events;
+    let evidence: Vec<serde_json::Value> = f
+        .events
+        .iter()
+        .enumerate()
+        .map(|(k, &i)| {
+            let e = &ev[i];
+            serde_json::json!({
+                "stage": k + 1,
+                "file": &*e.prov.file,
+                "record_id": e.record_id,
+                "chunk": e.prov.chunk,
+                "event_id": e.event_id,
+                "channel": &*e.channel,
+                "time": e.time,
+            })
+        })
+        .collect();
+    let hg = r.graph.host(&f.host);
+    let key = f.key_node.and_then(|n| hg.map(|h| &h.procs[n]));
+    let children: Vec<serde_json::Value> = match (f.key_node, hg) {
+        (Some(n), Some(h)) => h
+            .descendants(n)
+            .into_iter()
+            .map(|c| {
+                let p = &h.procs[c];
+                serde_json::json!({"entity_id": p.entity_id, "pid": p.pid, "image": p.image, "command_line": p.command_line, "start": p.start})
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    serde_json::json!({
+        "finding_id": f.id,
+        "rule_id": f.rule_id,
+        "rule_name": f.rule_name,
+        "severity": f.severity,
+        "risk_score": f.risk_score,
+        "techniques": f.techniques,
+        "host": &*f.host,
+        "first_time": f.first_time,
+        "last_time": f.last_time,
+        "remote": f.remote,
+        "process": key.map(|p| serde_json::json!({"entity_id": p.entity_id, "pid": p.pid, "image": p.image, "command_line": p.command_line})),
+        "descendants": children,
+        "evidence": evidence,
+    })
+}
+
+/// The events shown around a finding: the sequence's events plus every event of the processes
+/// involved (the key process, its descendants, and each sequence event's process).
+pub fn context_events(f: &Finding, r: &ScanResult) -> Vec<usize> {
+    let Some(h) = r.graph.host(&f.host) else {
+        return f.events.clone();
+    };
+    let mut nodes: BTreeSet<usize> = BTreeSet::new();
+    if let Some(k) = f.key_node {
+        nodes.insert(k);
+        nodes.extend(h.descendants(k));
+    }
+    for &i in &f.events {
+        if let Some(n) = r.graph.resolved.get(i).and_then(|x| x.node) {
+            nodes.insert(n);
+        }
+    }
+    let mut idx: BTreeSet<usize> = f.events.iter().copied().collect();
+    for &n in &nodes {
+        idx.extend(h.procs[n].evidence.iter().copied());
+        for &e in &h.procs[n].edges {
+            idx.extend(h.edges[e].evidence.iter().copied());
+        }
+    }
+    idx.into_iter().collect()
+}
+
+pub fn findings_table(fs: &[Finding], r: &ScanResult, w: &Window) -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(vec!["severity", "rule", "host", "time", "remote", "process"]);
+    for f in fs {
+        let key = f
+            .key_node
+            .and_then(|n| r.graph.host(&f.host).map(|h| &h.procs[n]))
+            .map(|p| format!("[{}] {}", p.pid.map(|x| x.to_string()).unwrap_or_else(|| "?".into()), p.command_line.as_deref().unwrap_or(&p.image)))
+            .unwrap_or_default();
+        t.add_row(vec![
+            f.severity.clone(),
+            term(&f.rule_name),
+            term(&f.host),
+            w.show(f.first_time),
+            term(f.remote.as_deref().unwrap_or("")),
+            term(&clip(&key, 120)),
+        ]);
+    }
+    t
+}
+
+pub fn findings_text(r: &ScanResult, w: &Window) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    if r.findings.is_empty() {
+        let _ = writeln!(s, "No findings ({} rules over {} events).", r.rules.len(), r.loaded.events.len());
+        return s;
+    }
+    let _ = writeln!(s, "{} finding(s):\n{}", r.findings.len(), findings_table(&r.findings, r, w));
+    let ev = &r.loaded.events;
+    for (n, f) in r.findings.iter().enumerate() {
+        let _ = writeln!(s, "\n[{}] {} — {} on {} (finding {})", n + 1, f.severity.to_uppercase(), term(&f.rule_name), term(&f.host), f.id);
+        let _ = writeln!(s, "    rule {}  ATT&CK {}", f.rule_id, f.techniques.join(", "));
+        let mut t = Table::new();
+        t.load_preset(UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Dynamic)
+            .set_header(vec!["", "rel", "time", "event", "record", "file", "details"]);
+        let base = f.first_time;
+        for i in context_events(f, r) {
+            let e = &ev[i];
+            let stage = f.events.iter().position(|&x| x == i).map(|k| format!("#{}", k + 1)).unwrap_or_default();
+            t.add_row(vec![
+                stage,
+                fmt_rel(e.time.ticks_since(base)),
+                w.show(e.time),
+                super::events::source_label(e),
+                e.record_id.to_string(),
+                term(&clip(&e.prov.file, 60)),
+                term(&clip(&super::events::details(e), 300)),
+            ]);
+        }
+        let _ = writeln!(s, "{t}");
+        if let (Some(k), Some(h)) = (f.key_node, r.graph.host(&f.host)) {
+            let tree = text(h, &TreeOpts { focus: vec![k], depth: None });
+            for line in tree.lines().skip(1) {
+                let _ = writeln!(s, "    {line}");
+            }
+        }
+    }
+    s
+}
+
+pub fn timeline(a: TimelineArgs, quiet: bool) -> Result<i32> {
+    let w = Window::parse(&a.filters)?;
+    let rules = select_rules(a.rules.as_deref(), &[])?;
+    let r = scan_paths(&a.inputs.paths, rules, &w)?;
+    if !quiet {
+        eprint!("{}", super::events::summary(&r.loaded));
+    }
+    let mut marks: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    for f in &r.findings {
+        for (k, &i) in f.events.iter().enumerate() {
+            marks.entry(i).or_default().push(format!("{} #{} {}", f.id, k + 1, f.rule_name));
+        }
+    }
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut by_host: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, e) in r.loaded.events.iter().enumerate() {
+        if w.host_ok(&e.host) && w.time_ok(e.time) {
+            by_host.entry(&e.host).or_default().push(i);
+        }
+    }
+    if by_host.is_empty() {
+        writeln!(out, "No events in the selected hosts and time window.")?;
+    }
+    for (h, idx) in by_host {
+        writeln!(out, "{}", term(h))?;
+        let mut t = Table::new();
+        t.load_preset(UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Dynamic)
+            .set_header(vec!["time", "event", "record", "details", "finding"]);
+        for i in idx {
+            let e: &Event = &r.loaded.events[i];
+            let m = marks.get(&i).map(|v| v.join("; ")).unwrap_or_default();
+            t.add_row(vec![
+                w.show(e.time),
+                super::events::source_label(e),
+                e.record_id.to_string(),
+                term(&clip(&super::events::details(e), 300)),
+                if m.is_empty() { String::new() } else { format!("◆ {}", term(&m)) },
+            ]);
+        }
+        writeln!(out, "{t}")?;
+    }
+    out.flush()?;
+    Ok(exit::of(!r.findings.is_empty(), r.loaded.incomplete()))
+}
+
+pub fn rules(c: RulesCmd) -> Result<i32> {
+    match c {
+        RulesCmd::List { rules } => {
+            let all = detect::load_rules(rules.as_deref())?;
+            let mut t = Table::new();
+            t.load_preset(UTF8_FULL_CONDENSED)
+                .set_content_arrangement(ContentArrangement::Dynamic)
+                .set_header(vec!["rule_id", "name", "severity", "risk", "ATT&CK", "file"]);
+            for r in &all {
+                t.add_row(vec![
+                    r.rule.rule_id.clone(),
+                    r.rule.name.clone(),
+                    r.rule.severity.clone(),
+                    r.rule.risk_score.to_string(),
+                    r.rule.technique_ids().join(", "),
+                    r.path.display().to_string(),
+                ]);
+            }
+            println!("{t}");
+            Ok(exit::OK)
+        }
+        RulesCmd::Check { files, rules } => {
+            let results: Vec<std::result::Result<LoadedRule, String>> = if !files.is_empty() {
+                files.iter().map(|f| load_file(f).map_err(|e| e.to_string())).collect()
+            } else if let Some(d) = rules {
+                crate::eql::rulefile::check_dir(&d)?.into_iter().map(|r| r.map_err(|e| e.to_string())).collect()
+            } else {
+                detect::builtin_rules().map(|v| v.into_iter().map(Ok).collect()).map_err(|e| anyhow::anyhow!("{e}"))?
+            };
+            let mut bad = 0;
+            for r in &results {
+                match r {
+                    Ok(l) => println!("ok     {}  {}  ({})", l.rule.rule_id, l.rule.name, l.path.display()),
+                    Err(e) => {
+                        bad += 1;
+                        println!("ERROR  {}", term(e));
+                    }
+                }
+            }
+            if bad > 0 {
+                eprintln!("dcomhunt: {bad} of {} rule file(s) failed", results.len());
+                Ok(exit::ERROR)
+            } else {
+                Ok(exit::OK)
+            }
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! The rules stage: run every compiled rule over the ECS view of the sorted events and turn
+//! each completed sequence into a [`Finding`] with its evidence and graph context.
+
+use crate::ecs::EcsContext;
+use crate::eql::rulefile::{LoadedRule, Rule, RuleError, parse_rule};
+use crate::event::Event;
+use crate::graph::Graph;
+use crate::time::Ts;
+use rayon::prelude::*;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The rules shipped inside the binary (the same files as `rules/` in the source tree).
+pub const BUILTIN_RULES: &[(&str, &str)] = &[
+    ("dcom_mmc_incoming.toml", include_str!("../rules/dcom_mmc_incoming.toml")),
+    ("dcom_mmc_incoming_any_client.toml", include_str!("../rules/dcom_mmc_incoming_any_client.toml")),
+    ("dcom_mshta_incoming.toml", include_str!("../rules/dcom_mshta_incoming.toml")),
+    ("dcom_rpc_dcomlaunch.toml", include_str!("../rules/dcom_rpc_dcomlaunch.toml")),
+];
+
+/// Load the built-in rules (never fails for a released binary; a test proves they parse).
+pub fn builtin_rules() -> Result<Vec<LoadedRule>, RuleError> {
+    BUILTIN_RULES
+        .iter()
+        .map(|(name, text)| {
+            let path = PathBuf::from(format!("builtin:rules/{name}"));
+            let rule = parse_rule(&path, text)?;
+            Ok(LoadedRule {
+                path,
+                sha256: hex::encode(Sha256::digest(text.as_bytes())),
+                rule,
+            })
+        })
+        .collect()
+}
+
+/// Load from `--rules DIR`, or the built-in set.
+pub fn load_rules(dir: Option<&Path>) -> Result<Vec<LoadedRule>, RuleError> {
+    match dir {
+        Some(d) => crate::eql::rulefile::load_dir(d),
+        None => builtin_rules(),
+    }
+}
+
+/// One completed sequence (or single-event match).
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    /// Stable id: derived from the rule id, host and evidence records (never a counter).
+    pub id: String,
+    pub rule_id: String,
+    pub rule_name: String,
+    pub severity: String,
+    pub risk_score: u32,
+    pub techniques: Vec<String>,
+    pub host: Arc<str>,
+    pub first_time: Ts,
+    pub last_time: Ts,
+    /// Indexes into the run's event list, one per stage, in order.
+    #[serde(skip)]
+    pub events: Vec<usize>,
+    /// The process the finding is about (the DCOM server), a node of the host's graph.
+    #[serde(skip)]
+    pub key_node: Option<usize>,
+    /// Remote end of the first network event in the sequence, `ip:port`.
+    pub remote: Option<String>,
+}
+
+/// Counters for the manifest.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleRun {
+    pub rule_id: String,
+    pub findings: u64,
+    /// Pending sequences dropped by the engine's memory cap (0 in a normal run).
+    pub evicted: u64,
+}
+
+/// Run the rules. Findings come back in a fixed order: first time, host, rule id, id.
+pub fn run(rules: &[LoadedRule], events: &[Event], graph: &Graph) -> (Vec<Finding>, Vec<RuleRun>) {
+    let ctx = EcsContext::new(events, graph);
+    let per_rule: Vec<(Vec<Finding>, RuleRun)> = rules
+        .par_iter()
+        .map(|lr| run_one(&lr.rule, events, graph, &ctx))
+        .collect();
+    let mut findings = Vec::new();
+    let mut runs = Vec::new();
+    for (f, r) in per_rule {
+        findings.extend(f);
+        runs.push(r);
+    }
+    findings.sort_by(|a, b| {
+        (a.first_time, &a.host, &a.rule_id, &a.id).cmp(&(b.first_time, &b.host, &b.rule_id, &b.id))
+    });
+    (findings, runs)
+}
+
+fn run_one(rule: &Rule, events: &[Event], graph: &Graph, ctx: &EcsContext) -> (Vec<Finding>, RuleRun) {
+    let mut m = rule.query.matcher();
+    let mut out = Vec::new();
+    for (i, ev) in events.iter().enumerate() {
+        let doc = ctx.doc(i);
+        // Positions and times come from the sorted event list, so the order is always valid.
+        let Ok(matches) = m.feed(&doc, i as u64, ev.time.0) else {
+            continue;
+        };
+        for mt in matches {
+            let idx: Vec<usize> = mt.positions.iter().map(|&p| p as usize).collect();
+            out.push(finding(rule, events, graph, idx));
+        }
+    }
+    let run = RuleRun {
+        rule_id: rule.rule_id.clone(),
+        findings: out.len() as u64,
+        evicted: m.evicted(),
+    };
+    (out, run)
+}
+
+fn finding(rule: &Rule, events: &[Event], graph: &Graph, idx: Vec<usize>) -> Finding {
+    let last = *idx.last().unwrap_or(&0);
+    let host = events[last].host.clone();
+    let mut h = Sha256::new();
+    h.update(rule.rule_id.as_bytes());
+    h.update([0]);
+    h.update(host.as_bytes());
+    for &i in &idx {
+        let e = &events[i];
+        h.update([0]);
+        h.update(e.prov.file.as_bytes());
+        h.update(format!("#{}@{}", e.record_id, e.prov.position()).as_bytes());
+    }
+    let id = hex::encode(&h.finalize()[..8]);
+    let remote = idx.iter().find_map(|&i| {
+        events[i].network().map(|n| match n.remote_port {
+            Some(p) if n.remote_ip.contains(':') => format!("[{}]:{p}", n.remote_ip),
+            Some(p) => format!("{}:{p}", n.remote_ip),
+            None => n.remote_ip.clone(),
+        })
+    });
+    Finding {
+        id,
+        rule_id: rule.rule_id.clone(),
+        rule_name: rule.name.clone(),
+        severity: rule.severity.clone(),
+        risk_score: rule.risk_score,
+        techniques: rule.technique_ids().into_iter().map(str::to_string).collect(),
+        host,
+        first_time: idx.iter().map(|&i| events[i].time).min().unwrap_or_default(),
+        last_time: idx.iter().map(|&i| events[i].time).max().unwrap_or_default(),
+        key_node: key_node(events, graph, &idx),
+        remote,
+        events: idx,
+    }
+}
+
+/// The process a finding is about: the parent of the last event's process when that parent is
+/// itself in the sequence (MMC → child, DCOM server → child); else the last event's process.
+fn key_node(events: &[Event], graph: &Graph, idx: &[usize]) -> Option<usize> {
+    let last = *idx.last()?;
+    let hg = graph.host(&events[last].host)?;
+    let nodes: Vec<usize> = idx.iter().filter_map(|&i| graph.resolved.get(i).and_then(|r| r.node)).collect();
+    let last_node = graph.resolved.get(last)?.node?;
+    match hg.procs[last_node].parent {
+        Some(p) if nodes.contains(&p) => Some(p),
+        _ => Some(last_node),
+    }
+}

@@ -1,0 +1,55 @@
+//! Making attacker-controlled text safe for the examiner's terminal.
+
+/// Escape control characters (including ESC, CR, LF, NUL, DEL and C1 controls) and Unicode
+/// bidirectional overrides so that a value can neither move the cursor, recolour the terminal,
+/// nor visually reorder text. Printable text is returned unchanged.
+pub fn term(s: &str) -> String {
+    if !s.chars().any(needs_escape) {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if needs_escape(c) {
+            match c {
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                c if (c as u32) < 0x100 => out.push_str(&format!("\\x{:02x}", c as u32)),
+                c => out.push_str(&format!("\\u{{{:04x}}}", c as u32)),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}')
+}
+
+/// Shorten for a table cell, keeping the start; marks the cut with `…`.
+pub fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
+    t.push('…');
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_terminal_controls() {
+        assert_eq!(term("plain C:\\x.exe"), "plain C:\\x.exe");
+        assert_eq!(term("a\x1b[31mred\x07"), "a\\x1b[31mred\\x07");
+        assert_eq!(term("l1\r\nl2\0"), "l1\\r\\nl2\\x00");
+        assert_eq!(term("x\u{202e}gpj.exe"), "x\\u{202e}gpj.exe");
+        assert_eq!(term("\u{9b}2J"), "\\x9b2J");
+        assert_eq!(clip("abcdef", 4), "abc…");
+    }
+}

@@ -1,0 +1,225 @@
+//! The ECS view: each normalized event as the Elastic Common Schema fields rules see, enriched
+//! from the process graph (entity ids for 5156 and 4688 processes, parents, `host.uptime`).
+//!
+//! Field names follow Elastic's Sysmon and Security ingest mappings. Extensions of ours:
+//! `host.uptime` (seconds since the boot preceding the event, from the graph) and
+//! `event.provenance.*` (file, record id, chunk). See docs/rules.md for the full list.
+
+use crate::eql::{Document, OwnedValue, Value};
+use crate::eql::split_command_line;
+use crate::event::{Direction, Event, Kind, basename};
+use crate::graph::{Graph, ProcNode};
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock};
+
+static TYPE_START: LazyLock<Vec<OwnedValue>> = LazyLock::new(|| vec![OwnedValue::from("start")]);
+static TYPE_CONNECTION: LazyLock<Vec<OwnedValue>> =
+    LazyLock::new(|| vec![OwnedValue::from("start"), OwnedValue::from("connection")]);
+static TYPE_END: LazyLock<Vec<OwnedValue>> = LazyLock::new(|| vec![OwnedValue::from("end")]);
+static TYPE_INFO: LazyLock<Vec<OwnedValue>> = LazyLock::new(|| vec![OwnedValue::from("info")]);
+
+/// Shared, per-run context: the events, the graph and cached `process.args` per node.
+pub struct EcsContext<'a> {
+    pub events: &'a [Event],
+    pub graph: &'a Graph,
+    /// `process.args` per (host, node).
+    args: HashMap<Arc<str>, Vec<Vec<OwnedValue>>>,
+}
+
+impl<'a> EcsContext<'a> {
+    pub fn new(events: &'a [Event], graph: &'a Graph) -> Self {
+        let args = graph
+            .hosts
+            .iter()
+            .map(|(h, hg)| {
+                let v = hg
+                    .procs
+                    .iter()
+                    .map(|p| {
+                        p.command_line
+                            .as_deref()
+                            .map(|c| split_command_line(c).into_iter().map(OwnedValue::Str).collect())
+                            .unwrap_or_default()
+                    })
+                    .collect();
+                (h.clone(), v)
+            })
+            .collect();
+        EcsContext { events, graph, args }
+    }
+
+    /// The document for event `i`.
+    pub fn doc(&self, i: usize) -> EcsDoc<'_> {
+        let ev = &self.events[i];
+        let r = self.graph.resolved.get(i).copied().unwrap_or_default();
+        let hg = self.graph.host(&ev.host);
+        let node = r.node.and_then(|n| hg.map(|h| (n, &h.procs[n])));
+        let parent = r
+            .parent
+            .or_else(|| node.and_then(|(_, p)| p.parent))
+            .and_then(|n| hg.map(|h| (n, &h.procs[n])));
+        let args = self.args.get(&ev.host);
+        EcsDoc {
+            ev,
+            node: node.map(|x| x.1),
+            parent: parent.map(|x| x.1),
+            args: node.and_then(|(n, _)| args.map(|a| a[n].as_slice())),
+            parent_args: parent.and_then(|(n, _)| args.map(|a| a[n].as_slice())),
+            uptime: self.graph.uptime(&ev.host, ev.time),
+        }
+    }
+}
+
+/// One event as ECS fields.
+pub struct EcsDoc<'a> {
+    pub ev: &'a Event,
+    node: Option<&'a ProcNode>,
+    parent: Option<&'a ProcNode>,
+    args: Option<&'a [OwnedValue]>,
+    parent_args: Option<&'a [OwnedValue]>,
+    uptime: Option<f64>,
+}
+
+fn s(v: &str) -> Option<Value<'_>> {
+    Some(Value::Str(v))
+}
+
+fn os(v: Option<&str>) -> Option<Value<'_>> {
+    v.map(Value::Str)
+}
+
+fn int(v: Option<u64>) -> Option<Value<'static>> {
+    v.and_then(|x| i64::try_from(x).ok()).map(Value::Int)
+}
+
+fn split_user(u: &str) -> (Option<&str>, &str) {
+    match u.split_once('\\') {
+        Some((d, n)) => (Some(d), n),
+        None => (None, u),
+    }
+}
+
+impl<'a> EcsDoc<'a> {
+    fn executable(&self) -> Option<&'a str> {
+        match &self.ev.kind {
+            Kind::ProcessStart(p) => Some(p.image.as_str()),
+            Kind::ProcessEnd(p) if !p.image.is_empty() => Some(p.image.as_str()),
+            Kind::Network(n) if !n.image.is_empty() => Some(n.image.as_str()),
+            _ => self.node.map(|n| n.image.as_str()).filter(|s| !s.is_empty()),
+        }
+    }
+
+    fn command_line(&self) -> Option<&'a str> {
+        match &self.ev.kind {
+            Kind::ProcessStart(p) => p.command_line.as_deref(),
+            _ => self.node.and_then(|n| n.command_line.as_deref()),
+        }
+    }
+
+    fn parent_executable(&self) -> Option<&'a str> {
+        match &self.ev.kind {
+            Kind::ProcessStart(p) if p.parent_image.is_some() => p.parent_image.as_deref(),
+            _ => self.parent.map(|n| n.image.as_str()).filter(|s| !s.is_empty()),
+        }
+    }
+
+    fn parent_command_line(&self) -> Option<&'a str> {
+        match &self.ev.kind {
+            Kind::ProcessStart(p) if p.parent_command_line.is_some() => p.parent_command_line.as_deref(),
+            _ => self.parent.and_then(|n| n.command_line.as_deref()),
+        }
+    }
+
+    fn user(&self) -> Option<&'a str> {
+        match &self.ev.kind {
+            Kind::ProcessStart(p) => p.user.as_deref(),
+            Kind::Network(n) => n.user.as_deref().or(self.node.and_then(|n| n.user.as_deref())),
+            _ => self.node.and_then(|n| n.user.as_deref()),
+        }
+    }
+}
+
+impl Document for EcsDoc<'_> {
+    fn category(&self) -> &str {
+        match self.ev.kind {
+            Kind::ProcessStart(_) | Kind::ProcessEnd(_) => "process",
+            Kind::Network(_) => "network",
+            Kind::Boot(_) => "host",
+        }
+    }
+
+    fn get(&self, field: &str) -> Option<Value<'_>> {
+        let ev = self.ev;
+        let net = ev.network();
+        match field {
+            "event.category" => s(self.category()),
+            "event.type" => Some(Value::Array(match ev.kind {
+                Kind::ProcessStart(_) => &TYPE_START,
+                Kind::Network(_) => &TYPE_CONNECTION,
+                Kind::ProcessEnd(_) => &TYPE_END,
+                Kind::Boot(_) => &TYPE_INFO,
+            })),
+            "event.code" | "winlog.event_id" => Some(Value::Int(i64::from(ev.event_id))),
+            "event.provider" | "winlog.provider_name" => s(&ev.provider),
+            "winlog.channel" => s(&ev.channel),
+            "winlog.record_id" | "event.provenance.record_id" => int(Some(ev.record_id)),
+            "event.provenance.file" => s(&ev.prov.file),
+            "event.provenance.chunk" => int(ev.prov.chunk),
+            "host.id" | "host.name" | "winlog.computer_name" => s(&ev.host),
+            "host.os.type" => s("windows"),
+            "host.os.family" => s("windows"),
+            "host.uptime" => self.uptime.map(Value::Float),
+            "process.entity_id" => match &ev.kind {
+                Kind::ProcessStart(p) => os(p.entity_id.as_deref()),
+                _ => os(self.node.map(|n| n.entity_id.as_str())),
+            },
+            "process.pid" => match &ev.kind {
+                Kind::ProcessStart(p) => int(p.pid),
+                Kind::ProcessEnd(p) => int(p.pid),
+                Kind::Network(n) => int(n.pid),
+                Kind::Boot(_) => None,
+            },
+            "process.executable" => os(self.executable()),
+            "process.name" => os(self.executable().map(basename)),
+            "process.command_line" => os(self.command_line()),
+            "process.args" => self.args.filter(|a| !a.is_empty()).map(Value::Array),
+            "process.args_count" => self.args.filter(|a| !a.is_empty()).map(|a| Value::Int(a.len() as i64)),
+            "process.parent.entity_id" => match &ev.kind {
+                Kind::ProcessStart(p) => os(p.parent_entity_id.as_deref().or(self.parent.map(|n| n.entity_id.as_str()))),
+                _ => os(self.parent.map(|n| n.entity_id.as_str())),
+            },
+            "process.parent.pid" => match &ev.kind {
+                Kind::ProcessStart(p) => int(p.parent_pid.or(self.parent.and_then(|n| n.pid))),
+                _ => int(self.parent.and_then(|n| n.pid)),
+            },
+            "process.parent.executable" => os(self.parent_executable()),
+            "process.parent.name" => os(self.parent_executable().map(basename)),
+            "process.parent.command_line" => os(self.parent_command_line()),
+            "process.parent.args" => self.parent_args.filter(|a| !a.is_empty()).map(Value::Array),
+            "process.hash.sha256" | "process.hash.md5" | "process.hash.sha1" => {
+                let hashes = ev.process().and_then(|p| p.hashes.as_deref())?;
+                let want = match field {
+                    "process.hash.sha256" => "SHA256=",
+                    "process.hash.md5" => "MD5=",
+                    _ => "SHA1=",
+                };
+                hashes.split(',').find_map(|h| h.strip_prefix(want)).map(Value::Str)
+            }
+            "user.name" => self.user().map(|u| Value::Str(split_user(u).1)),
+            "user.domain" => self.user().and_then(|u| split_user(u).0).map(Value::Str),
+            "network.direction" => net.map(|n| Value::Str(n.direction.as_str())),
+            "network.transport" => net.map(|n| Value::Str(n.transport.as_str())),
+            "source.ip" | "source.address" => net.map(|n| Value::Str(n.source().0)).filter(|v| *v != Value::Str("")),
+            "source.port" => net.and_then(|n| n.source().1).map(|p| Value::Int(i64::from(p))),
+            "destination.ip" | "destination.address" => net.map(|n| Value::Str(n.destination().0)).filter(|v| *v != Value::Str("")),
+            "destination.port" => net.and_then(|n| n.destination().1).map(|p| Value::Int(i64::from(p))),
+            "network.local_side" => net.map(|n| Value::Str(n.local_side.as_str())),
+            _ => None,
+        }
+    }
+}
+
+/// Whether an event is inbound (convenience for reports).
+pub fn is_ingress(e: &Event) -> bool {
+    e.network().is_some_and(|n| n.direction == Direction::Ingress)
+}

@@ -1,0 +1,169 @@
+//! Text (pstree-like) and JSON renderings of a host graph.
+
+use super::{HostGraph, NetEdge, Origin};
+use crate::display::term;
+use crate::event::Direction;
+use serde::Serialize;
+use std::fmt::Write;
+
+/// What to show.
+#[derive(Debug, Clone, Default)]
+pub struct TreeOpts {
+    /// Only the subtree around these nodes (with their ancestors); all roots when empty.
+    pub focus: Vec<usize>,
+    /// Maximum depth below each shown root (or below a focused node).
+    pub depth: Option<usize>,
+}
+
+fn hms(t: crate::time::Ts) -> String {
+    // Time of day with milliseconds, the date is in the node line.
+    let iso = t.iso();
+    iso.get(11..23).unwrap_or(&iso).to_string()
+}
+
+pub fn edge_line(e: &NetEdge) -> String {
+    let port = |p: Option<u16>| p.map(|p| p.to_string()).unwrap_or_else(|| "?".into());
+    let ev = if e.evidence.len() > 1 {
+        format!(" ({} records)", e.evidence.len())
+    } else {
+        String::new()
+    };
+    match e.direction {
+        Direction::Ingress => format!(
+            "← {}:{} → :{} {} {}{}",
+            term(&e.remote_ip),
+            port(e.remote_port),
+            port(e.local_port),
+            term(&e.transport),
+            hms(e.time),
+            ev
+        ),
+        Direction::Egress => format!(
+            "→ {}:{} from :{} {} {}{}",
+            term(&e.remote_ip),
+            port(e.remote_port),
+            port(e.local_port),
+            term(&e.transport),
+            hms(e.time),
+            ev
+        ),
+    }
+}
+
+pub fn node_line(g: &HostGraph, n: usize) -> String {
+    let p = &g.procs[n];
+    let when = match p.start {
+        Some(s) => s.iso(),
+        None => format!("{:<28}", "(start not logged)"),
+    };
+    let pid = p.pid.map(|x| x.to_string()).unwrap_or_else(|| "?".into());
+    let name = if p.image.is_empty() { "?" } else { p.name() };
+    let mut s = format!("{when} [{pid}] {}", term(name));
+    if let Some(c) = &p.command_line {
+        let _ = write!(s, "  {}", term(c));
+    }
+    match p.origin {
+        Origin::Placeholder => s.push_str("  (not logged: known from its child or connection)"),
+        Origin::Synthetic => s.push_str("  (known only from Security 5156)"),
+        Origin::Logged => {}
+    }
+    if let Some(e) = p.end {
+        let _ = write!(s, "  (ended {})", hms(e));
+    }
+    s
+}
+
+/// Render the host's tree as text.
+pub fn text(g: &HostGraph, opts: &TreeOpts) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", term(&g.host));
+    if !g.boots.is_empty() {
+        let boots: Vec<String> = g.boots.iter().map(|b| format!("{} ({})", b.time.iso(), b.marker)).collect();
+        let _ = writeln!(out, "  boots: {}", boots.join(", "));
+    }
+    let (roots, keep): (Vec<usize>, Option<Vec<bool>>) = if opts.focus.is_empty() {
+        (g.roots(), None)
+    } else {
+        let mut keep = vec![false; g.procs.len()];
+        let mut roots = Vec::new();
+        for &f in &opts.focus {
+            keep[f] = true;
+            let anc = g.ancestors(f);
+            for &a in &anc {
+                keep[a] = true;
+            }
+            let root = anc.last().copied().unwrap_or(f);
+            if !roots.contains(&root) {
+                roots.push(root);
+            }
+            for d in g.descendants(f) {
+                keep[d] = true;
+            }
+        }
+        (roots, Some(keep))
+    };
+    let depth_base: Vec<usize> = opts.focus.iter().map(|&f| g.ancestors(f).len()).collect();
+    let max_depth = opts.depth.map(|d| d + depth_base.iter().copied().max().unwrap_or(0));
+    let n_roots = roots.len();
+    for (k, r) in roots.into_iter().enumerate() {
+        walk(g, r, "", k + 1 == n_roots, 0, max_depth, keep.as_deref(), &mut out);
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn walk(g: &HostGraph, n: usize, prefix: &str, last: bool, depth: usize, max: Option<usize>, keep: Option<&[bool]>, out: &mut String) {
+    let branch = if last { "└─ " } else { "├─ " };
+    let _ = writeln!(out, "{prefix}{branch}{}", node_line(g, n));
+    let child_prefix = format!("{prefix}{}", if last { "   " } else { "│  " });
+    let children: Vec<usize> = g.procs[n].children.iter().copied().filter(|&c| keep.is_none_or(|k| k[c])).collect();
+    let deeper = max.is_none_or(|m| depth < m);
+    for &e in &g.procs[n].edges {
+        let bar = if children.is_empty() || !deeper { "   " } else { "│  " };
+        let _ = writeln!(out, "{child_prefix}{bar}{}", edge_line(&g.edges[e]));
+    }
+    if !deeper {
+        if !children.is_empty() {
+            let _ = writeln!(out, "{child_prefix}   … {} child process(es) below --depth", children.len());
+        }
+        return;
+    }
+    let k = children.len();
+    for (j, c) in children.into_iter().enumerate() {
+        walk(g, c, &child_prefix, j + 1 == k, depth + 1, max, keep, out);
+    }
+}
+
+/// JSON shape of one host's graph for other tools.
+#[derive(Serialize)]
+pub struct JsonHost<'a> {
+    pub host: &'a str,
+    pub boots: &'a [super::BootMark],
+    pub processes: Vec<JsonProc<'a>>,
+}
+
+#[derive(Serialize)]
+pub struct JsonProc<'a> {
+    #[serde(flatten)]
+    pub node: &'a super::ProcNode,
+    pub children: Vec<&'a str>,
+    pub connections: Vec<&'a NetEdge>,
+    /// Evidence records: `file#record_id`.
+    pub evidence: Vec<String>,
+}
+
+pub fn json<'a>(g: &'a HostGraph, events: &[crate::event::Event], only: Option<&[bool]>) -> JsonHost<'a> {
+    let processes = (0..g.procs.len())
+        .filter(|&i| only.is_none_or(|k| k[i]))
+        .map(|i| {
+            let p = &g.procs[i];
+            JsonProc {
+                node: p,
+                children: p.children.iter().map(|&c| g.procs[c].entity_id.as_str()).collect(),
+                connections: p.edges.iter().map(|&e| &g.edges[e]).collect(),
+                evidence: p.evidence.iter().map(|&ev| format!("{}#{}", events[ev].prov.file, events[ev].record_id)).collect(),
+            }
+        })
+        .collect();
+    JsonHost { host: &g.host, boots: &g.boots, processes }
+}
