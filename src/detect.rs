@@ -14,10 +14,22 @@ use std::sync::Arc;
 
 /// The rules shipped inside the binary (the same files as `rules/` in the source tree).
 pub const BUILTIN_RULES: &[(&str, &str)] = &[
-    ("dcom_mmc_incoming.toml", include_str!("../rules/dcom_mmc_incoming.toml")),
-    ("dcom_mmc_incoming_any_client.toml", include_str!("../rules/dcom_mmc_incoming_any_client.toml")),
-    ("dcom_mshta_incoming.toml", include_str!("../rules/dcom_mshta_incoming.toml")),
-    ("dcom_rpc_dcomlaunch.toml", include_str!("../rules/dcom_rpc_dcomlaunch.toml")),
+    (
+        "dcom_mmc_incoming.toml",
+        include_str!("../rules/dcom_mmc_incoming.toml"),
+    ),
+    (
+        "dcom_mmc_incoming_any_client.toml",
+        include_str!("../rules/dcom_mmc_incoming_any_client.toml"),
+    ),
+    (
+        "dcom_mshta_incoming.toml",
+        include_str!("../rules/dcom_mshta_incoming.toml"),
+    ),
+    (
+        "dcom_rpc_dcomlaunch.toml",
+        include_str!("../rules/dcom_rpc_dcomlaunch.toml"),
+    ),
 ];
 
 /// Load the built-in rules (never fails for a released binary; a test proves they parse).
@@ -95,7 +107,12 @@ pub fn run(rules: &[LoadedRule], events: &[Event], graph: &Graph) -> (Vec<Findin
     (findings, runs)
 }
 
-fn run_one(rule: &Rule, events: &[Event], graph: &Graph, ctx: &EcsContext) -> (Vec<Finding>, RuleRun) {
+fn run_one(
+    rule: &Rule,
+    events: &[Event],
+    graph: &Graph,
+    ctx: &EcsContext,
+) -> (Vec<Finding>, RuleRun) {
     let mut m = rule.query.matcher();
     let mut out = Vec::new();
     for (i, ev) in events.iter().enumerate() {
@@ -144,10 +161,22 @@ fn finding(rule: &Rule, events: &[Event], graph: &Graph, idx: Vec<usize>) -> Fin
         rule_name: rule.name.clone(),
         severity: rule.severity.clone(),
         risk_score: rule.risk_score,
-        techniques: rule.technique_ids().into_iter().map(str::to_string).collect(),
+        techniques: rule
+            .technique_ids()
+            .into_iter()
+            .map(str::to_string)
+            .collect(),
         host,
-        first_time: idx.iter().map(|&i| events[i].time).min().unwrap_or_default(),
-        last_time: idx.iter().map(|&i| events[i].time).max().unwrap_or_default(),
+        first_time: idx
+            .iter()
+            .map(|&i| events[i].time)
+            .min()
+            .unwrap_or_default(),
+        last_time: idx
+            .iter()
+            .map(|&i| events[i].time)
+            .max()
+            .unwrap_or_default(),
         key_node: key_node(events, graph, &idx),
         remote,
         events: idx,
@@ -159,7 +188,10 @@ fn finding(rule: &Rule, events: &[Event], graph: &Graph, idx: Vec<usize>) -> Fin
 fn key_node(events: &[Event], graph: &Graph, idx: &[usize]) -> Option<usize> {
     let last = *idx.last()?;
     let hg = graph.host(&events[last].host)?;
-    let nodes: Vec<usize> = idx.iter().filter_map(|&i| graph.resolved.get(i).and_then(|r| r.node)).collect();
+    let nodes: Vec<usize> = idx
+        .iter()
+        .filter_map(|&i| graph.resolved.get(i).and_then(|r| r.node))
+        .collect();
     let last_node = graph.resolved.get(last)?.node?;
     match hg.procs[last_node].parent {
         Some(p) if nodes.contains(&p) => Some(p),

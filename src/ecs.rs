@@ -5,8 +5,8 @@
 //! `host.uptime` (seconds since the boot preceding the event, from the graph) and
 //! `event.provenance.*` (file, record id, chunk). See docs/rules.md for the full list.
 
-use crate::eql::{Document, OwnedValue, Value};
 use crate::eql::split_command_line;
+use crate::eql::{Document, OwnedValue, Value};
 use crate::event::{Direction, Event, Kind, basename};
 use crate::graph::{Graph, ProcNode};
 use std::collections::HashMap;
@@ -38,14 +38,23 @@ impl<'a> EcsContext<'a> {
                     .map(|p| {
                         p.command_line
                             .as_deref()
-                            .map(|c| split_command_line(c).into_iter().map(OwnedValue::Str).collect())
+                            .map(|c| {
+                                split_command_line(c)
+                                    .into_iter()
+                                    .map(OwnedValue::Str)
+                                    .collect()
+                            })
                             .unwrap_or_default()
                     })
                     .collect();
                 (h.clone(), v)
             })
             .collect();
-        EcsContext { events, graph, args }
+        EcsContext {
+            events,
+            graph,
+            args,
+        }
     }
 
     /// The document for event `i`.
@@ -105,7 +114,10 @@ impl<'a> EcsDoc<'a> {
             Kind::ProcessStart(p) => Some(p.image.as_str()),
             Kind::ProcessEnd(p) if !p.image.is_empty() => Some(p.image.as_str()),
             Kind::Network(n) if !n.image.is_empty() => Some(n.image.as_str()),
-            _ => self.node.map(|n| n.image.as_str()).filter(|s| !s.is_empty()),
+            _ => self
+                .node
+                .map(|n| n.image.as_str())
+                .filter(|s| !s.is_empty()),
         }
     }
 
@@ -119,13 +131,18 @@ impl<'a> EcsDoc<'a> {
     fn parent_executable(&self) -> Option<&'a str> {
         match &self.ev.kind {
             Kind::ProcessStart(p) if p.parent_image.is_some() => p.parent_image.as_deref(),
-            _ => self.parent.map(|n| n.image.as_str()).filter(|s| !s.is_empty()),
+            _ => self
+                .parent
+                .map(|n| n.image.as_str())
+                .filter(|s| !s.is_empty()),
         }
     }
 
     fn parent_command_line(&self) -> Option<&'a str> {
         match &self.ev.kind {
-            Kind::ProcessStart(p) if p.parent_command_line.is_some() => p.parent_command_line.as_deref(),
+            Kind::ProcessStart(p) if p.parent_command_line.is_some() => {
+                p.parent_command_line.as_deref()
+            }
             _ => self.parent.and_then(|n| n.command_line.as_deref()),
         }
     }
@@ -133,7 +150,10 @@ impl<'a> EcsDoc<'a> {
     fn user(&self) -> Option<&'a str> {
         match &self.ev.kind {
             Kind::ProcessStart(p) => p.user.as_deref(),
-            Kind::Network(n) => n.user.as_deref().or(self.node.and_then(|n| n.user.as_deref())),
+            Kind::Network(n) => n
+                .user
+                .as_deref()
+                .or(self.node.and_then(|n| n.user.as_deref())),
             _ => self.node.and_then(|n| n.user.as_deref()),
         }
     }
@@ -169,9 +189,10 @@ impl Document for EcsDoc<'_> {
             "host.os.type" => s("windows"),
             "host.os.family" => s("windows"),
             "host.uptime" => self.uptime.map(Value::Float),
-            "process.entity_id" => match &ev.kind {
-                Kind::ProcessStart(p) => os(p.entity_id.as_deref()),
-                _ => os(self.node.map(|n| n.entity_id.as_str())),
+            "process.entity_id" => match (&ev.kind, self.node) {
+                (_, Some(n)) => s(&n.entity_id),
+                (Kind::ProcessStart(p), None) => os(p.entity_id.as_deref()),
+                _ => None,
             },
             "process.pid" => match &ev.kind {
                 Kind::ProcessStart(p) => int(p.pid),
@@ -183,9 +204,15 @@ impl Document for EcsDoc<'_> {
             "process.name" => os(self.executable().map(basename)),
             "process.command_line" => os(self.command_line()),
             "process.args" => self.args.filter(|a| !a.is_empty()).map(Value::Array),
-            "process.args_count" => self.args.filter(|a| !a.is_empty()).map(|a| Value::Int(a.len() as i64)),
+            "process.args_count" => self
+                .args
+                .filter(|a| !a.is_empty())
+                .map(|a| Value::Int(a.len() as i64)),
             "process.parent.entity_id" => match &ev.kind {
-                Kind::ProcessStart(p) => os(p.parent_entity_id.as_deref().or(self.parent.map(|n| n.entity_id.as_str()))),
+                Kind::ProcessStart(p) => os(self
+                    .parent
+                    .map(|n| n.entity_id.as_str())
+                    .or(p.parent_entity_id.as_deref())),
                 _ => os(self.parent.map(|n| n.entity_id.as_str())),
             },
             "process.parent.pid" => match &ev.kind {
@@ -203,16 +230,27 @@ impl Document for EcsDoc<'_> {
                     "process.hash.md5" => "MD5=",
                     _ => "SHA1=",
                 };
-                hashes.split(',').find_map(|h| h.strip_prefix(want)).map(Value::Str)
+                hashes
+                    .split(',')
+                    .find_map(|h| h.strip_prefix(want))
+                    .map(Value::Str)
             }
             "user.name" => self.user().map(|u| Value::Str(split_user(u).1)),
             "user.domain" => self.user().and_then(|u| split_user(u).0).map(Value::Str),
             "network.direction" => net.map(|n| Value::Str(n.direction.as_str())),
             "network.transport" => net.map(|n| Value::Str(n.transport.as_str())),
-            "source.ip" | "source.address" => net.map(|n| Value::Str(n.source().0)).filter(|v| *v != Value::Str("")),
-            "source.port" => net.and_then(|n| n.source().1).map(|p| Value::Int(i64::from(p))),
-            "destination.ip" | "destination.address" => net.map(|n| Value::Str(n.destination().0)).filter(|v| *v != Value::Str("")),
-            "destination.port" => net.and_then(|n| n.destination().1).map(|p| Value::Int(i64::from(p))),
+            "source.ip" | "source.address" => net
+                .map(|n| Value::Str(n.source().0))
+                .filter(|v| *v != Value::Str("")),
+            "source.port" => net
+                .and_then(|n| n.source().1)
+                .map(|p| Value::Int(i64::from(p))),
+            "destination.ip" | "destination.address" => net
+                .map(|n| Value::Str(n.destination().0))
+                .filter(|v| *v != Value::Str("")),
+            "destination.port" => net
+                .and_then(|n| n.destination().1)
+                .map(|p| Value::Int(i64::from(p))),
             "network.local_side" => net.map(|n| Value::Str(n.local_side.as_str())),
             _ => None,
         }
@@ -221,5 +259,6 @@ impl Document for EcsDoc<'_> {
 
 /// Whether an event is inbound (convenience for reports).
 pub fn is_ingress(e: &Event) -> bool {
-    e.network().is_some_and(|n| n.direction == Direction::Ingress)
+    e.network()
+        .is_some_and(|n| n.direction == Direction::Ingress)
 }

@@ -8,7 +8,9 @@
 //!   host's own addresses seen as the local side of its outbound connections, loopback), and only
 //!   then from the field names; the reason is kept in [`LocalSide`].
 
-use crate::event::{Boot, Direction, Event, Kind, LocalSide, Network, Process, ProcessEnd, synthetic_id};
+use crate::event::{
+    Boot, Direction, Event, Kind, LocalSide, Network, Process, ProcessEnd, synthetic_id,
+};
 use crate::record::RawRecord;
 use crate::time::Ts;
 use std::collections::{HashMap, HashSet};
@@ -32,12 +34,15 @@ fn classify(r: &RawRecord) -> Option<Source> {
         return matches!(r.event_id, 1 | 3 | 4 | 5).then_some(Source::Sysmon(r.event_id));
     }
     if ch.eq_ignore_ascii_case("Security") {
-        return matches!(r.event_id, 4608 | 4688 | 4689 | 5156).then_some(Source::Security(r.event_id));
+        return matches!(r.event_id, 4608 | 4688 | 4689 | 5156)
+            .then_some(Source::Security(r.event_id));
     }
     if ch.eq_ignore_ascii_case("System") {
         let kept = match r.event_id {
             6005 => true,
-            12 => r.provider.eq_ignore_ascii_case("Microsoft-Windows-Kernel-General"),
+            12 => r
+                .provider
+                .eq_ignore_ascii_case("Microsoft-Windows-Kernel-General"),
             _ => false,
         };
         return kept.then_some(Source::System(r.event_id));
@@ -77,12 +82,17 @@ impl HostAddresses {
         for r in records {
             let local = match classify(r) {
                 Some(Source::Sysmon(3)) if !is_false(r.get("Initiated")) => r.get("SourceIp"),
-                Some(Source::Security(5156)) if r.get("Direction").is_some_and(is_outbound_5156) => {
+                Some(Source::Security(5156))
+                    if r.get("Direction").is_some_and(is_outbound_5156) =>
+                {
                     r.get("SourceAddress")
                 }
                 _ => None,
             };
-            if let Some(ip) = local.map(norm_ip).filter(|ip| !ip.is_empty() && !is_loopback(ip) && !is_unspecified(ip)) {
+            if let Some(ip) = local
+                .map(norm_ip)
+                .filter(|ip| !ip.is_empty() && !is_loopback(ip) && !is_unspecified(ip))
+            {
                 m.entry(host_key(&r.computer)).or_default().insert(ip);
             }
         }
@@ -90,7 +100,9 @@ impl HostAddresses {
     }
 
     pub fn contains(&self, host: &str, ip: &str) -> bool {
-        self.0.get(&host_key(host)).is_some_and(|s| s.contains(&norm_ip(ip)))
+        self.0
+            .get(&host_key(host))
+            .is_some_and(|s| s.contains(&norm_ip(ip)))
     }
 }
 
@@ -110,7 +122,11 @@ pub fn normalize(records: &[RawRecord]) -> Vec<Event> {
 
 fn normalize_one(r: &RawRecord, addrs: &HostAddresses, interner: &mut Interner) -> Option<Event> {
     let src = classify(r)?;
-    let host_name = if r.computer.trim().is_empty() { UNKNOWN_HOST } else { r.computer.as_str() };
+    let host_name = if r.computer.trim().is_empty() {
+        UNKNOWN_HOST
+    } else {
+        r.computer.as_str()
+    };
     let host = interner.get(host_name);
     let time = r.time.unwrap_or_default();
     let utc_time = match src {
@@ -125,7 +141,9 @@ fn normalize_one(r: &RawRecord, addrs: &HostAddresses, interner: &mut Interner) 
             pid: r.get("ProcessId").and_then(parse_pid),
             image: r.get("Image").unwrap_or_default().to_string(),
         }),
-        Source::Sysmon(_) => Kind::Boot(Boot { marker: "sysmon-4".into() }),
+        Source::Sysmon(_) => Kind::Boot(Boot {
+            marker: "sysmon-4".into(),
+        }),
         Source::Security(4688) => Kind::ProcessStart(security_4688(r, host_name, time)),
         Source::Security(4689) => Kind::ProcessEnd(ProcessEnd {
             entity_id: None,
@@ -133,8 +151,12 @@ fn normalize_one(r: &RawRecord, addrs: &HostAddresses, interner: &mut Interner) 
             image: r.get("ProcessName").unwrap_or_default().to_string(),
         }),
         Source::Security(5156) => Kind::Network(security_5156(r, host_name, addrs)),
-        Source::Security(_) => Kind::Boot(Boot { marker: "security-4608".into() }),
-        Source::System(id) => Kind::Boot(Boot { marker: format!("system-{id}") }),
+        Source::Security(_) => Kind::Boot(Boot {
+            marker: "security-4608".into(),
+        }),
+        Source::System(id) => Kind::Boot(Boot {
+            marker: format!("system-{id}"),
+        }),
     };
     Some(Event {
         host,
@@ -152,7 +174,12 @@ fn normalize_one(r: &RawRecord, addrs: &HostAddresses, interner: &mut Interner) 
 /// Lower-case a GUID; the zero GUID and empty values are "unknown".
 pub fn guid(v: Option<&str>) -> Option<String> {
     let v = v?.trim();
-    if v.is_empty() || v.eq_ignore_ascii_case(ZERO_GUID) || v.trim_matches(['{', '}']).chars().all(|c| c == '0' || c == '-') {
+    if v.is_empty()
+        || v.eq_ignore_ascii_case(ZERO_GUID)
+        || v.trim_matches(['{', '}'])
+            .chars()
+            .all(|c| c == '0' || c == '-')
+    {
         return None;
     }
     Some(v.to_ascii_lowercase())
@@ -200,7 +227,10 @@ fn security_4688(r: &RawRecord, host: &str, time: Ts) -> Process {
     let user = match (opt(r.get("TargetUserName")), opt(r.get("TargetDomainName"))) {
         (Some(u), Some(d)) => Some(format!("{d}\\{u}")),
         (Some(u), None) => Some(u),
-        _ => match (opt(r.get("SubjectUserName")), opt(r.get("SubjectDomainName"))) {
+        _ => match (
+            opt(r.get("SubjectUserName")),
+            opt(r.get("SubjectDomainName")),
+        ) {
             (Some(u), Some(d)) => Some(format!("{d}\\{u}")),
             (u, _) => u,
         },
@@ -268,7 +298,13 @@ struct Side<'a> {
 
 /// Decide which of two raw sides is local for an inbound connection. Returns `true` when the
 /// first ("Source*") side is local.
-fn source_is_local(a: &Side, b: &Side, host: &str, addrs: &HostAddresses, default_source_local: bool) -> (bool, LocalSide) {
+fn source_is_local(
+    a: &Side,
+    b: &Side,
+    host: &str,
+    addrs: &HostAddresses,
+    default_source_local: bool,
+) -> (bool, LocalSide) {
     let (ha, hb) = (same_host(a.hostname, host), same_host(b.hostname, host));
     if ha != hb {
         return (ha, LocalSide::Hostname);
@@ -311,15 +347,34 @@ fn build_network(
         Direction::Ingress => source_is_local(&a, &b, host, addrs, default_source_local),
     };
     let (l, r) = if src_local { (a, b) } else { (b, a) };
-    (l.ip.trim().to_string(), l.port, r.ip.trim().to_string(), r.port, why)
+    (
+        l.ip.trim().to_string(),
+        l.port,
+        r.ip.trim().to_string(),
+        r.port,
+        why,
+    )
 }
 
 fn sysmon_network(r: &RawRecord, host: &str, addrs: &HostAddresses) -> Network {
-    let direction = if is_false(r.get("Initiated")) { Direction::Ingress } else { Direction::Egress };
-    let a = Side { ip: r.get("SourceIp").unwrap_or_default(), port: port(r.get("SourcePort")), hostname: r.get("SourceHostname") };
-    let b = Side { ip: r.get("DestinationIp").unwrap_or_default(), port: port(r.get("DestinationPort")), hostname: r.get("DestinationHostname") };
+    let direction = if is_false(r.get("Initiated")) {
+        Direction::Ingress
+    } else {
+        Direction::Egress
+    };
+    let a = Side {
+        ip: r.get("SourceIp").unwrap_or_default(),
+        port: port(r.get("SourcePort")),
+        hostname: r.get("SourceHostname"),
+    };
+    let b = Side {
+        ip: r.get("DestinationIp").unwrap_or_default(),
+        port: port(r.get("DestinationPort")),
+        hostname: r.get("DestinationHostname"),
+    };
     // Recent Sysmon puts the remote initiator of an inbound connection in Source*.
-    let (local_ip, local_port, remote_ip, remote_port, local_side) = build_network(direction, a, b, host, addrs, false);
+    let (local_ip, local_port, remote_ip, remote_port, local_side) =
+        build_network(direction, a, b, host, addrs, false);
     Network {
         entity_id: guid(r.get("ProcessGuid")),
         pid: r.get("ProcessId").and_then(parse_pid),
@@ -336,14 +391,30 @@ fn sysmon_network(r: &RawRecord, host: &str, addrs: &HostAddresses) -> Network {
 }
 
 fn security_5156(r: &RawRecord, host: &str, addrs: &HostAddresses) -> Network {
-    let direction = if r.get("Direction").is_some_and(is_inbound_5156) { Direction::Ingress } else { Direction::Egress };
-    let a = Side { ip: r.get("SourceAddress").unwrap_or_default(), port: port(r.get("SourcePort")), hostname: None };
-    let b = Side { ip: r.get("DestAddress").unwrap_or_default(), port: port(r.get("DestPort")), hostname: None };
+    let direction = if r.get("Direction").is_some_and(is_inbound_5156) {
+        Direction::Ingress
+    } else {
+        Direction::Egress
+    };
+    let a = Side {
+        ip: r.get("SourceAddress").unwrap_or_default(),
+        port: port(r.get("SourcePort")),
+        hostname: None,
+    };
+    let b = Side {
+        ip: r.get("DestAddress").unwrap_or_default(),
+        port: port(r.get("DestPort")),
+        hostname: None,
+    };
     // Microsoft documents Source* as the local side of a 5156 in both directions.
-    let (local_ip, local_port, remote_ip, remote_port, local_side) = build_network(direction, a, b, host, addrs, true);
+    let (local_ip, local_port, remote_ip, remote_port, local_side) =
+        build_network(direction, a, b, host, addrs, true);
     Network {
         entity_id: None,
-        pid: r.get("ProcessID").or_else(|| r.get("ProcessId")).and_then(parse_pid),
+        pid: r
+            .get("ProcessID")
+            .or_else(|| r.get("ProcessId"))
+            .and_then(parse_pid),
         image: r.get("Application").unwrap_or_default().to_string(),
         direction,
         transport: transport(r.get("Protocol")),
@@ -369,24 +440,52 @@ mod tests {
             record_id: Some(7),
             time: Ts::parse("2019-05-14T01:29:05.5345219Z"),
             computer: computer.into(),
-            data: data.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-            prov: Provenance { file: Arc::from("f"), chunk: Some(0), offset: Some(1), line: None },
+            data: data
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            prov: Provenance {
+                file: Arc::from("f"),
+                chunk: Some(0),
+                offset: Some(1),
+                line: None,
+            },
         }
     }
 
     #[test]
     fn old_sysmon_inbound_local_in_source_by_hostname() {
-        let r = rec(SYSMON_CHANNEL, 3, "IEWIN7", &[
-            ("ProcessGuid", "{365ABB72-19E0-5CDA-0000-001006711000}"), ("Protocol", "tcp"), ("Initiated", "false"),
-            ("SourceIp", "10.0.2.16"), ("SourceHostname", "IEWIN7"), ("SourcePort", "49168"),
-            ("DestinationIp", "10.0.2.17"), ("DestinationHostname", ""), ("DestinationPort", "55683"),
-        ]);
+        let r = rec(
+            SYSMON_CHANNEL,
+            3,
+            "IEWIN7",
+            &[
+                ("ProcessGuid", "{365ABB72-19E0-5CDA-0000-001006711000}"),
+                ("Protocol", "tcp"),
+                ("Initiated", "false"),
+                ("SourceIp", "10.0.2.16"),
+                ("SourceHostname", "IEWIN7"),
+                ("SourcePort", "49168"),
+                ("DestinationIp", "10.0.2.17"),
+                ("DestinationHostname", ""),
+                ("DestinationPort", "55683"),
+            ],
+        );
         let e = normalize(&[r]);
         let n = e[0].network().unwrap();
-        assert_eq!(n.entity_id.as_deref(), Some("{365abb72-19e0-5cda-0000-001006711000}"));
+        assert_eq!(
+            n.entity_id.as_deref(),
+            Some("{365abb72-19e0-5cda-0000-001006711000}")
+        );
         assert_eq!(n.direction, Direction::Ingress);
-        assert_eq!((n.local_ip.as_str(), n.local_port), ("10.0.2.16", Some(49168)));
-        assert_eq!((n.remote_ip.as_str(), n.remote_port), ("10.0.2.17", Some(55683)));
+        assert_eq!(
+            (n.local_ip.as_str(), n.local_port),
+            ("10.0.2.16", Some(49168))
+        );
+        assert_eq!(
+            (n.remote_ip.as_str(), n.remote_port),
+            ("10.0.2.17", Some(55683))
+        );
         assert_eq!(n.local_side, LocalSide::Hostname);
         assert_eq!(n.source(), ("10.0.2.17", Some(55683)));
         assert_eq!(n.destination(), ("10.0.2.16", Some(49168)));
@@ -394,22 +493,79 @@ mod tests {
 
     #[test]
     fn new_sysmon_inbound_by_field_names_and_host_address() {
-        let inbound = rec(SYSMON_CHANNEL, 3, "WS1", &[("Initiated", "false"), ("SourceIp", "10.0.0.9"), ("SourcePort", "50000"), ("DestinationIp", "10.0.0.5"), ("DestinationPort", "135")]);
+        let inbound = rec(
+            SYSMON_CHANNEL,
+            3,
+            "WS1",
+            &[
+                ("Initiated", "false"),
+                ("SourceIp", "10.0.0.9"),
+                ("SourcePort", "50000"),
+                ("DestinationIp", "10.0.0.5"),
+                ("DestinationPort", "135"),
+            ],
+        );
         let e = normalize(std::slice::from_ref(&inbound));
         let n = e[0].network().unwrap();
-        assert_eq!((n.local_ip.as_str(), n.local_port, n.local_side), ("10.0.0.5", Some(135), LocalSide::FieldNames));
+        assert_eq!(
+            (n.local_ip.as_str(), n.local_port, n.local_side),
+            ("10.0.0.5", Some(135), LocalSide::FieldNames)
+        );
         // With an outbound connection from 10.0.0.5 the host's address decides.
-        let out = rec(SYSMON_CHANNEL, 3, "WS1", &[("Initiated", "true"), ("SourceIp", "10.0.0.5"), ("SourcePort", "50001"), ("DestinationIp", "1.2.3.4"), ("DestinationPort", "443")]);
+        let out = rec(
+            SYSMON_CHANNEL,
+            3,
+            "WS1",
+            &[
+                ("Initiated", "true"),
+                ("SourceIp", "10.0.0.5"),
+                ("SourcePort", "50001"),
+                ("DestinationIp", "1.2.3.4"),
+                ("DestinationPort", "443"),
+            ],
+        );
         let e = normalize(&[inbound, out]);
         let n = e[0].network().unwrap();
-        assert_eq!((n.local_ip.as_str(), n.local_side), ("10.0.0.5", LocalSide::HostAddress));
+        assert_eq!(
+            (n.local_ip.as_str(), n.local_side),
+            ("10.0.0.5", LocalSide::HostAddress)
+        );
         assert_eq!(e[1].network().unwrap().local_side, LocalSide::Initiator);
     }
 
     #[test]
     fn security_events() {
-        let p = rec("Security", 4688, "H", &[("NewProcessId", "0x1a4"), ("NewProcessName", "C:\\Windows\\System32\\cmd.exe"), ("ProcessId", "0x264"), ("CommandLine", ""), ("SubjectUserName", "bob"), ("SubjectDomainName", "CORP")]);
-        let n = rec("Security", 5156, "H", &[("ProcessID", "420"), ("Application", "\\device\\harddiskvolume2\\windows\\system32\\svchost.exe"), ("Direction", "%%14592"), ("SourceAddress", "10.1.1.1"), ("SourcePort", "135"), ("DestAddress", "10.1.1.9"), ("DestPort", "50123"), ("Protocol", "6")]);
+        let p = rec(
+            "Security",
+            4688,
+            "H",
+            &[
+                ("NewProcessId", "0x1a4"),
+                ("NewProcessName", "C:\\Windows\\System32\\cmd.exe"),
+                ("ProcessId", "0x264"),
+                ("CommandLine", ""),
+                ("SubjectUserName", "bob"),
+                ("SubjectDomainName", "CORP"),
+            ],
+        );
+        let n = rec(
+            "Security",
+            5156,
+            "H",
+            &[
+                ("ProcessID", "420"),
+                (
+                    "Application",
+                    "\\device\\harddiskvolume2\\windows\\system32\\svchost.exe",
+                ),
+                ("Direction", "%%14592"),
+                ("SourceAddress", "10.1.1.1"),
+                ("SourcePort", "135"),
+                ("DestAddress", "10.1.1.9"),
+                ("DestPort", "50123"),
+                ("Protocol", "6"),
+            ],
+        );
         let e = normalize(&[p, n]);
         let pr = e[0].process().unwrap();
         assert_eq!(pr.pid, Some(420));
@@ -418,19 +574,42 @@ mod tests {
         assert_eq!(pr.user.as_deref(), Some("CORP\\bob"));
         assert!(pr.entity_id.as_deref().unwrap().starts_with("syn:h:420:"));
         let nw = e[1].network().unwrap();
-        assert_eq!((nw.pid, nw.transport.as_str(), nw.direction), (Some(420), "tcp", Direction::Ingress));
-        assert_eq!((nw.local_port, nw.remote_port, nw.local_side), (Some(135), Some(50123), LocalSide::FieldNames));
+        assert_eq!(
+            (nw.pid, nw.transport.as_str(), nw.direction),
+            (Some(420), "tcp", Direction::Ingress)
+        );
+        assert_eq!(
+            (nw.local_port, nw.remote_port, nw.local_side),
+            (Some(135), Some(50123), LocalSide::FieldNames)
+        );
     }
 
     #[test]
     fn unknown_parent_and_dropped_channels() {
-        let p = rec(SYSMON_CHANNEL, 1, "H", &[("ProcessGuid", "{A-B}"), ("ParentProcessGuid", ZERO_GUID), ("ParentImage", "?"), ("ParentProcessId", "0")]);
+        let p = rec(
+            SYSMON_CHANNEL,
+            1,
+            "H",
+            &[
+                ("ProcessGuid", "{A-B}"),
+                ("ParentProcessGuid", ZERO_GUID),
+                ("ParentImage", "?"),
+                ("ParentProcessId", "0"),
+            ],
+        );
         let other = rec("Application", 1, "H", &[]);
         let sys12 = rec("System", 12, "", &[]);
         let e = normalize(&[p, other, sys12]);
         assert_eq!(e.len(), 1);
         let pr = e[0].process().unwrap();
-        assert_eq!((pr.parent_entity_id.as_ref(), pr.parent_image.as_ref(), pr.parent_pid), (None, None, None));
+        assert_eq!(
+            (
+                pr.parent_entity_id.as_ref(),
+                pr.parent_image.as_ref(),
+                pr.parent_pid
+            ),
+            (None, None, None)
+        );
         assert_eq!(guid(Some("{00000000-0000-0000-0000-000000000000}")), None);
         assert_eq!(parse_pid("0x1ea3c6"), Some(0x1ea3c6));
     }

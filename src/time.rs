@@ -32,7 +32,10 @@ impl Ts {
     /// Whole seconds since the Unix epoch and the 100 ns remainder (0..10^7).
     pub fn unix_parts(self) -> (i64, u32) {
         let t = self.0 - EPOCH_DIFF_TICKS;
-        (t.div_euclid(TICKS_PER_SEC), t.rem_euclid(TICKS_PER_SEC) as u32)
+        (
+            t.div_euclid(TICKS_PER_SEC),
+            t.rem_euclid(TICKS_PER_SEC) as u32,
+        )
     }
 
     /// Microseconds since the Unix epoch (Timesketch's `timestamp`).
@@ -142,7 +145,11 @@ impl Serialize for Ts {
 pub fn fmt_rel(ticks: i64) -> String {
     let sign = if ticks < 0 { '-' } else { '+' };
     let a = ticks.unsigned_abs();
-    format!("{sign}{}.{:03} s", a / 10_000_000, (a % 10_000_000) / 10_000)
+    format!(
+        "{sign}{}.{:03} s",
+        a / 10_000_000,
+        (a % 10_000_000) / 10_000
+    )
 }
 
 #[cfg(test)]

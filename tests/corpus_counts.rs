@@ -42,16 +42,23 @@ fn kept_counts_match_manifest() {
                 counts.insert(key.to_string(), n.parse::<u64>().unwrap());
             }
         }
-        expected.insert(f[c_path].to_string(), (f[c_records].parse().unwrap(), counts));
+        expected.insert(
+            f[c_path].to_string(),
+            (f[c_records].parse().unwrap(), counts),
+        );
     }
     assert!(expected.len() > 300, "manifest too short");
-    let d = discover(&[corpus.clone()]).unwrap();
+    let d = discover(std::slice::from_ref(&corpus)).unwrap();
     let loaded = load_inputs(d.inputs, d.skipped);
     let prefix = format!("{}/", corpus.display());
     let mut checked = 0;
     let mut failures = Vec::new();
     for r in &loaded.inputs {
-        let rel = r.input.display.strip_prefix(&prefix).unwrap_or(&r.input.display);
+        let rel = r
+            .input
+            .display
+            .strip_prefix(&prefix)
+            .unwrap_or(&r.input.display);
         let Some((records, counts)) = expected.get(rel) else {
             continue;
         };

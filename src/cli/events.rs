@@ -79,7 +79,9 @@ pub fn details(e: &Event) -> String {
                 "{}  (parent {} [{}])",
                 p.command_line.as_deref().unwrap_or(&p.image),
                 parent,
-                p.parent_pid.map(|x| x.to_string()).unwrap_or_else(|| "?".into())
+                p.parent_pid
+                    .map(|x| x.to_string())
+                    .unwrap_or_else(|| "?".into())
             )
         }
         Kind::ProcessEnd(p) => format!("ended {}", p.image),
@@ -125,7 +127,15 @@ pub fn table(events: &[Event]) -> Table {
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(vec!["time (UTC)", "host", "event", "record", "pid", "process", "details"]);
+        .set_header(vec![
+            "time (UTC)",
+            "host",
+            "event",
+            "record",
+            "pid",
+            "process",
+            "details",
+        ]);
     for e in events {
         let (pid, name) = pid_and_name(e);
         t.add_row(vec![
@@ -186,7 +196,11 @@ pub fn summary(l: &Loaded) -> String {
             s,
             "{}: {} ({} records read)",
             term(&i.input.display),
-            if flags.is_empty() { "note".to_string() } else { flags.join(", ") },
+            if flags.is_empty() {
+                "note".to_string()
+            } else {
+                flags.join(", ")
+            },
             st.records_read
         );
         for n in &st.notes {
@@ -208,7 +222,10 @@ pub fn summary(l: &Loaded) -> String {
     }
     if l.incomplete() {
         let n = l.inputs.iter().filter(|i| i.stats.incomplete()).count();
-        let _ = writeln!(s, "INPUT INCOMPLETE: {n} file(s) could not be read completely (see above)");
+        let _ = writeln!(
+            s,
+            "INPUT INCOMPLETE: {n} file(s) could not be read completely (see above)"
+        );
     }
     s
 }

@@ -1,5 +1,6 @@
 //! Command-line interface: argument types and dispatch. `main.rs` only calls [`main`].
 
+pub mod dev;
 pub mod events;
 pub mod scan;
 pub mod tree;
@@ -66,6 +67,8 @@ pub enum Command {
     /// List or check rule files.
     #[command(subcommand)]
     Rules(scan::RulesCmd),
+    /// Developer tools: regenerate/check test fixtures, write a synthetic scale corpus.
+    Dev(dev::DevArgs),
 }
 
 /// Run the CLI; returns the process exit code.
@@ -73,7 +76,11 @@ pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() { exit::USAGE } else { exit::OK };
+            let code = if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
             let _ = e.print();
             return code;
         }
@@ -83,7 +90,10 @@ pub fn main() -> i32 {
             eprintln!("dcomhunt: --threads must be at least 1");
             return exit::USAGE;
         }
-        if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(n).build_global() {
+        if let Err(e) = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+        {
             eprintln!("dcomhunt: cannot start {n} threads: {e}");
             return exit::ERROR;
         }
@@ -95,6 +105,7 @@ pub fn main() -> i32 {
         Command::Scan(a) => scan::run(a, quiet, cli.threads),
         Command::Timeline(a) => scan::timeline(a, quiet),
         Command::Rules(c) => scan::rules(c),
+        Command::Dev(a) => dev::run(a),
     };
     match r {
         Ok(code) => code,

@@ -8,6 +8,7 @@ use crate::event::Event;
 use crate::graph::Graph;
 use crate::graph::render::{TreeOpts, text};
 use crate::pipeline::{Loaded, load};
+use crate::report::{self, ReportFormat, ReportInput, ReportOptions, RunInfo};
 use crate::time::{Ts, fmt_rel};
 use anyhow::Result;
 use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
@@ -62,7 +63,12 @@ impl Window {
                 Some(v) => Ts::parse(v)
                     .or_else(|| Ts::parse(&format!("{v}T00:00:00Z")))
                     .map(Some)
-                    .ok_or_else(|| UsageError(format!("--{what} {v:?}: not a time (use e.g. 2019-05-14T01:29:04Z)")).into()),
+                    .ok_or_else(|| {
+                        UsageError(format!(
+                            "--{what} {v:?}: not a time (use e.g. 2019-05-14T01:29:04Z)"
+                        ))
+                        .into()
+                    }),
             }
         };
         let from = t(&f.from, "from")?;
@@ -74,13 +80,24 @@ impl Window {
         }
         let tz = match &f.tz {
             None => None,
-            Some(z) => Some(parse_zone(z).ok_or_else(|| UsageError(format!("--tz {z:?}: not an IANA zone name or ±HH:MM offset")))?),
+            Some(z) => Some(parse_zone(z).ok_or_else(|| {
+                UsageError(format!(
+                    "--tz {z:?}: not an IANA zone name or ±HH:MM offset"
+                ))
+            })?),
         };
-        Ok(Window { host: f.host.clone(), from, to, tz })
+        Ok(Window {
+            host: f.host.clone(),
+            from,
+            to,
+            tz,
+        })
     }
 
     pub fn host_ok(&self, h: &str) -> bool {
-        self.host.as_deref().is_none_or(|w| h.eq_ignore_ascii_case(w))
+        self.host
+            .as_deref()
+            .is_none_or(|w| h.eq_ignore_ascii_case(w))
     }
 
     pub fn time_ok(&self, t: Ts) -> bool {
@@ -90,16 +107,26 @@ impl Window {
     /// Render a time for display (UTC unless --tz).
     pub fn show(&self, t: Ts) -> String {
         let Some(z) = self.tz else { return t.iso() };
-        let Some(dt) = t.to_datetime() else { return t.iso() };
+        let Some(dt) = t.to_datetime() else {
+            return t.iso();
+        };
         let frac = t.unix_parts().1;
         match z {
             Zone::Iana(tz) => {
                 let l = dt.with_timezone(&tz);
-                format!("{}.{frac:07}{}", l.format("%Y-%m-%dT%H:%M:%S"), l.format("%:z"))
+                format!(
+                    "{}.{frac:07}{}",
+                    l.format("%Y-%m-%dT%H:%M:%S"),
+                    l.format("%:z")
+                )
             }
             Zone::Fixed(o) => {
                 let l = dt.with_timezone(&o);
-                format!("{}.{frac:07}{}", l.format("%Y-%m-%dT%H:%M:%S"), l.format("%:z"))
+                format!(
+                    "{}.{frac:07}{}",
+                    l.format("%Y-%m-%dT%H:%M:%S"),
+                    l.format("%:z")
+                )
             }
         }
     }
@@ -143,6 +170,30 @@ pub struct ScanArgs {
     /// finding a line.
     #[arg(long, value_enum, default_value = "table")]
     pub format: ScanFormat,
+    /// Write the reports (findings, evidence, timeline, manifest.json) into DIR. DIR must be
+    /// empty or new, and outside every input directory (see docs/csv.md).
+    #[arg(long, short = 'o', value_name = "DIR")]
+    pub output: Option<PathBuf>,
+    /// Write into a non-empty output directory (report files of the same names are replaced).
+    #[arg(long, requires = "output")]
+    pub force: bool,
+    /// Report file format: NAME.csv, NAME.jsonl, or both (same rows and columns).
+    #[arg(
+        long,
+        value_enum,
+        default_value = "csv",
+        requires = "output",
+        value_name = "FORMAT"
+    )]
+    pub report_format: ReportFormat,
+    /// Spreadsheet-safe CSV: UTF-8 BOM, cells starting with = + - @ TAB CR prefixed with ',
+    /// cells over 32,767 characters cut with a marker; the .jsonl files are written too, with
+    /// every value in full.
+    #[arg(long, requires = "output")]
+    pub excel: bool,
+    /// Also write timesketch.csv (or .jsonl) for import into Timesketch.
+    #[arg(long, requires = "output")]
+    pub timesketch: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -180,7 +231,11 @@ pub fn select_rules(dir: Option<&std::path::Path>, ids: &[String]) -> Result<Vec
     for id in ids {
         if !all.iter().any(|r| r.rule.rule_id.eq_ignore_ascii_case(id)) {
             let known: Vec<&str> = all.iter().map(|r| r.rule.rule_id.as_str()).collect();
-            return Err(UsageError(format!("--rule {id}: no such rule id (known: {})", known.join(", "))).into());
+            return Err(UsageError(format!(
+                "--rule {id}: no such rule id (known: {})",
+                known.join(", ")
+            ))
+            .into());
         }
     }
     Ok(all
@@ -204,15 +259,55 @@ pub fn scan_paths(paths: &[PathBuf], rules: Vec<LoadedRule>, w: &Window) -> Resu
     let graph = Graph::build(&loaded.events);
     let (mut findings, runs) = detect::run(&rules, &loaded.events, &graph);
     findings.retain(|f| w.host_ok(&f.host) && w.time_ok(f.first_time) && w.time_ok(f.last_time));
-    Ok(ScanResult { loaded, graph, rules, findings, runs })
+    Ok(ScanResult {
+        loaded,
+        graph,
+        rules,
+        findings,
+        runs,
+    })
 }
 
 pub fn run(a: ScanArgs, quiet: bool, _threads: Option<usize>) -> Result<i32> {
+    let started = report::manifest::now();
     let w = Window::parse(&a.filters)?;
     let rules = select_rules(a.rules.as_deref(), &a.rule_ids)?;
-    let r = scan_paths(&a.inputs.paths, rules, &w)?;
+    // The output directory is checked and created before the evidence is read; one this run
+    // created is removed again (if still empty) when the scan fails.
+    let created = a
+        .output
+        .as_ref()
+        .is_some_and(|d| d.symlink_metadata().is_err());
+    if let Some(dir) = &a.output {
+        report::prepare_output_dir(dir, &a.inputs.paths, a.force).map_err(report_error)?;
+    }
+    let r = match scan_paths(&a.inputs.paths, rules, &w) {
+        Ok(r) => r,
+        Err(e) => {
+            if let (true, Some(dir)) = (created, &a.output) {
+                let _ = std::fs::remove_dir(dir);
+            }
+            return Err(e);
+        }
+    };
     if !quiet {
         eprint!("{}", super::events::summary(&r.loaded));
+    }
+    if let Some(dir) = &a.output {
+        let written = write_reports(dir, &a, &w, &r, started)?;
+        if !quiet {
+            eprintln!(
+                "wrote {} report file(s) to {}",
+                written.files.len(),
+                term(&dir.display().to_string())
+            );
+            if written.truncated_cells > 0 {
+                eprintln!(
+                    "--excel: {} cell(s) over 32,767 characters were cut in the CSV files; the .jsonl files hold them in full",
+                    written.truncated_cells
+                );
+            }
+        }
     }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -227,6 +322,62 @@ pub fn run(a: ScanArgs, quiet: bool, _threads: Option<usize>) -> Result<i32> {
     }
     out.flush()?;
     Ok(exit::of(!r.findings.is_empty(), r.loaded.incomplete()))
+}
+
+fn report_error(e: report::ReportError) -> anyhow::Error {
+    if e.is_usage() {
+        UsageError(e.to_string()).into()
+    } else {
+        e.into()
+    }
+}
+
+/// Write the `-o DIR` reports of a finished scan.
+fn write_reports(
+    dir: &std::path::Path,
+    a: &ScanArgs,
+    w: &Window,
+    r: &ScanResult,
+    started: Ts,
+) -> Result<report::Written> {
+    let mut rule_ids: Vec<String> = a.rule_ids.iter().map(|s| s.to_lowercase()).collect();
+    rule_ids.sort();
+    rule_ids.dedup();
+    let opts = ReportOptions {
+        report_format: a.report_format,
+        excel: a.excel,
+        timesketch: a.timesketch,
+        host: w.host.clone(),
+        from: w.from,
+        to: w.to,
+        rules_dir: a.rules.as_ref().map(|p| p.to_string_lossy().into_owned()),
+        rule_ids,
+    };
+    let timeline: Vec<usize> = r
+        .loaded
+        .events
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| w.host_ok(&e.host) && w.time_ok(e.time))
+        .map(|(i, _)| i)
+        .collect();
+    let input = ReportInput {
+        loaded: &r.loaded,
+        graph: &r.graph,
+        rules: &r.rules,
+        findings: &r.findings,
+        runs: &r.runs,
+        context: r.findings.iter().map(|f| context_events(f, r)).collect(),
+        timeline,
+        run: RunInfo {
+            command_line: std::env::args_os()
+                .map(|s| s.to_string_lossy().into_owned())
+                .collect(),
+            started,
+            threads: rayon::current_num_threads(),
+        },
+    };
+    report::write_reports(dir, &input, &opts).map_err(report_error)
 }
 
 /// One finding as a JSON object: the rule, host, times and evidence records.
@@ -309,12 +460,20 @@ pub fn findings_table(fs: &[Finding], r: &ScanResult, w: &Window) -> Table {
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(vec!["severity", "rule", "host", "time", "remote", "process"]);
+        .set_header(vec![
+            "severity", "rule", "host", "time", "remote", "process",
+        ]);
     for f in fs {
         let key = f
             .key_node
             .and_then(|n| r.graph.host(&f.host).map(|h| &h.procs[n]))
-            .map(|p| format!("[{}] {}", p.pid.map(|x| x.to_string()).unwrap_or_else(|| "?".into()), p.command_line.as_deref().unwrap_or(&p.image)))
+            .map(|p| {
+                format!(
+                    "[{}] {}",
+                    p.pid.map(|x| x.to_string()).unwrap_or_else(|| "?".into()),
+                    p.command_line.as_deref().unwrap_or(&p.image)
+                )
+            })
             .unwrap_or_default();
         t.add_row(vec![
             f.severity.clone(),
@@ -332,22 +491,52 @@ pub fn findings_text(r: &ScanResult, w: &Window) -> String {
     use std::fmt::Write as _;
     let mut s = String::new();
     if r.findings.is_empty() {
-        let _ = writeln!(s, "No findings ({} rules over {} events).", r.rules.len(), r.loaded.events.len());
+        let _ = writeln!(
+            s,
+            "No findings ({} rules over {} events).",
+            r.rules.len(),
+            r.loaded.events.len()
+        );
         return s;
     }
-    let _ = writeln!(s, "{} finding(s):\n{}", r.findings.len(), findings_table(&r.findings, r, w));
+    let _ = writeln!(
+        s,
+        "{} finding(s):\n{}",
+        r.findings.len(),
+        findings_table(&r.findings, r, w)
+    );
     let ev = &r.loaded.events;
     for (n, f) in r.findings.iter().enumerate() {
-        let _ = writeln!(s, "\n[{}] {} — {} on {} (finding {})", n + 1, f.severity.to_uppercase(), term(&f.rule_name), term(&f.host), f.id);
-        let _ = writeln!(s, "    rule {}  ATT&CK {}", f.rule_id, f.techniques.join(", "));
+        let _ = writeln!(
+            s,
+            "\n[{}] {} — {} on {} (finding {})",
+            n + 1,
+            f.severity.to_uppercase(),
+            term(&f.rule_name),
+            term(&f.host),
+            f.id
+        );
+        let _ = writeln!(
+            s,
+            "    rule {}  ATT&CK {}",
+            f.rule_id,
+            f.techniques.join(", ")
+        );
         let mut t = Table::new();
         t.load_preset(UTF8_FULL_CONDENSED)
             .set_content_arrangement(ContentArrangement::Dynamic)
-            .set_header(vec!["", "rel", "time", "event", "record", "file", "details"]);
+            .set_header(vec![
+                "", "rel", "time", "event", "record", "file", "details",
+            ]);
         let base = f.first_time;
         for i in context_events(f, r) {
             let e = &ev[i];
-            let stage = f.events.iter().position(|&x| x == i).map(|k| format!("#{}", k + 1)).unwrap_or_default();
+            let stage = f
+                .events
+                .iter()
+                .position(|&x| x == i)
+                .map(|k| format!("#{}", k + 1))
+                .unwrap_or_default();
             t.add_row(vec![
                 stage,
                 fmt_rel(e.time.ticks_since(base)),
@@ -360,7 +549,13 @@ pub fn findings_text(r: &ScanResult, w: &Window) -> String {
         }
         let _ = writeln!(s, "{t}");
         if let (Some(k), Some(h)) = (f.key_node, r.graph.host(&f.host)) {
-            let tree = text(h, &TreeOpts { focus: vec![k], depth: None });
+            let tree = text(
+                h,
+                &TreeOpts {
+                    focus: vec![k],
+                    depth: None,
+                },
+            );
             for line in tree.lines().skip(1) {
                 let _ = writeln!(s, "    {line}");
             }
@@ -379,7 +574,10 @@ pub fn timeline(a: TimelineArgs, quiet: bool) -> Result<i32> {
     let mut marks: BTreeMap<usize, Vec<String>> = BTreeMap::new();
     for f in &r.findings {
         for (k, &i) in f.events.iter().enumerate() {
-            marks.entry(i).or_default().push(format!("{} #{} {}", f.id, k + 1, f.rule_name));
+            marks
+                .entry(i)
+                .or_default()
+                .push(format!("{} #{} {}", f.id, k + 1, f.rule_name));
         }
     }
     let stdout = std::io::stdout();
@@ -407,7 +605,11 @@ pub fn timeline(a: TimelineArgs, quiet: bool) -> Result<i32> {
                 super::events::source_label(e),
                 e.record_id.to_string(),
                 term(&clip(&super::events::details(e), 300)),
-                if m.is_empty() { String::new() } else { format!("◆ {}", term(&m)) },
+                if m.is_empty() {
+                    String::new()
+                } else {
+                    format!("◆ {}", term(&m))
+                },
             ]);
         }
         writeln!(out, "{t}")?;
@@ -423,7 +625,9 @@ pub fn rules(c: RulesCmd) -> Result<i32> {
             let mut t = Table::new();
             t.load_preset(UTF8_FULL_CONDENSED)
                 .set_content_arrangement(ContentArrangement::Dynamic)
-                .set_header(vec!["rule_id", "name", "severity", "risk", "ATT&CK", "file"]);
+                .set_header(vec![
+                    "rule_id", "name", "severity", "risk", "ATT&CK", "file",
+                ]);
             for r in &all {
                 t.add_row(vec![
                     r.rule.rule_id.clone(),
@@ -439,16 +643,29 @@ pub fn rules(c: RulesCmd) -> Result<i32> {
         }
         RulesCmd::Check { files, rules } => {
             let results: Vec<std::result::Result<LoadedRule, String>> = if !files.is_empty() {
-                files.iter().map(|f| load_file(f).map_err(|e| e.to_string())).collect()
+                files
+                    .iter()
+                    .map(|f| load_file(f).map_err(|e| e.to_string()))
+                    .collect()
             } else if let Some(d) = rules {
-                crate::eql::rulefile::check_dir(&d)?.into_iter().map(|r| r.map_err(|e| e.to_string())).collect()
+                crate::eql::rulefile::check_dir(&d)?
+                    .into_iter()
+                    .map(|r| r.map_err(|e| e.to_string()))
+                    .collect()
             } else {
-                detect::builtin_rules().map(|v| v.into_iter().map(Ok).collect()).map_err(|e| anyhow::anyhow!("{e}"))?
+                detect::builtin_rules()
+                    .map(|v| v.into_iter().map(Ok).collect())
+                    .map_err(|e| anyhow::anyhow!("{e}"))?
             };
             let mut bad = 0;
             for r in &results {
                 match r {
-                    Ok(l) => println!("ok     {}  {}  ({})", l.rule.rule_id, l.rule.name, l.path.display()),
+                    Ok(l) => println!(
+                        "ok     {}  {}  ({})",
+                        l.rule.rule_id,
+                        l.rule.name,
+                        l.path.display()
+                    ),
                     Err(e) => {
                         bad += 1;
                         println!("ERROR  {}", term(e));

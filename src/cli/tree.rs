@@ -35,7 +35,11 @@ pub struct TreeArgs {
 pub fn select(g: &HostGraph, sel: &str) -> Vec<usize> {
     let s = sel.trim();
     let lower = s.to_ascii_lowercase();
-    let braced = if lower.starts_with('{') { lower.clone() } else { format!("{{{lower}}}") };
+    let braced = if lower.starts_with('{') {
+        lower.clone()
+    } else {
+        format!("{{{lower}}}")
+    };
     (0..g.procs.len())
         .filter(|&i| {
             let p = &g.procs[i];
@@ -56,13 +60,21 @@ pub fn run(a: TreeArgs, quiet: bool) -> Result<i32> {
     let hosts: Vec<&HostGraph> = graph
         .hosts
         .values()
-        .filter(|h| a.host.as_deref().is_none_or(|w| h.host.eq_ignore_ascii_case(w)))
+        .filter(|h| {
+            a.host
+                .as_deref()
+                .is_none_or(|w| h.host.eq_ignore_ascii_case(w))
+        })
         .collect();
     if let Some(h) = &a.host
         && hosts.is_empty()
     {
         let known: Vec<&str> = graph.hosts.keys().map(|k| &**k).collect();
-        return Err(UsageError(format!("no host named {h:?} in the input (hosts: {})", known.join(", "))).into());
+        return Err(UsageError(format!(
+            "no host named {h:?} in the input (hosts: {})",
+            known.join(", ")
+        ))
+        .into());
     }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -80,7 +92,10 @@ pub fn run(a: TreeArgs, quiet: bool) -> Result<i32> {
             }
             None => Vec::new(),
         };
-        let opts = TreeOpts { focus: focus.clone(), depth: a.depth };
+        let opts = TreeOpts {
+            focus: focus.clone(),
+            depth: a.depth,
+        };
         match a.format {
             TreeFormat::Text => write!(out, "{}", text(h, &opts))?,
             TreeFormat::Json => {
@@ -95,7 +110,11 @@ pub fn run(a: TreeArgs, quiet: bool) -> Result<i32> {
                     }
                     Some(k)
                 };
-                json_hosts.push(serde_json::to_value(json(h, &loaded.events, keep.as_deref()))?);
+                json_hosts.push(serde_json::to_value(json(
+                    h,
+                    &loaded.events,
+                    keep.as_deref(),
+                ))?);
             }
         }
     }
@@ -105,7 +124,11 @@ pub fn run(a: TreeArgs, quiet: bool) -> Result<i32> {
     }
     out.flush()?;
     if !any_match {
-        return Err(UsageError(format!("no process matches {:?}", a.process.unwrap_or_default())).into());
+        return Err(UsageError(format!(
+            "no process matches {:?}",
+            a.process.unwrap_or_default()
+        ))
+        .into());
     }
     Ok(exit::of(false, loaded.incomplete()))
 }

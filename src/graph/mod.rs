@@ -22,6 +22,8 @@ use std::sync::Arc;
 
 /// Sysmon 3 and 5156 records of one connection are merged when they are at most this far apart.
 pub const MERGE_WINDOW_TICKS: i64 = 30 * 10_000_000;
+/// Sysmon 1 and 4688 records of one process start are merged when at most this far apart.
+pub const PROCESS_MERGE_TICKS: i64 = 2 * 10_000_000;
 
 /// How a node came to exist.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -281,6 +283,21 @@ impl HostGraph {
         Some(b)
     }
 
+    /// A logged process start of the same process from the other source (Sysmon 1 vs 4688):
+    /// same PID and image basename, starts at most [`PROCESS_MERGE_TICKS`] apart, and exactly
+    /// one of the two ids synthetic (two ProcessGuids are always two processes).
+    fn same_process(&self, pid: Option<u64>, image: &str, t: Ts, eid: &str) -> Option<usize> {
+        let new_syn = eid.starts_with("syn:");
+        self.by_pid.get(&pid?)?.iter().rev().copied().find(|&c| {
+            let n = &self.procs[c];
+            n.origin == Origin::Logged
+                && n.entity_id.starts_with("syn:") != new_syn
+                && n.start
+                    .is_some_and(|s| t.ticks_since(s).abs() <= PROCESS_MERGE_TICKS)
+                && n.name().eq_ignore_ascii_case(basename(image))
+        })
+    }
+
     fn link(&mut self, child: usize, parent: usize) {
         if child == parent || self.procs[child].parent.is_some() {
             return;
@@ -300,7 +317,24 @@ impl HostGraph {
                     .unwrap_or_else(|| synthetic_id(&e.host, p.pid.unwrap_or(0), e.time));
                 let n = match self.by_entity.get(&eid).copied() {
                     Some(n) => n,
-                    None => self.new_node(Self::blank(eid.clone(), p.pid, &p.image, e.time, Origin::Logged)),
+                    None => match self.same_process(p.pid, &p.image, e.time, &eid) {
+                        // The same process logged by both Sysmon 1 and 4688: one node, the
+                        // ProcessGuid as its id, both ids resolving to it.
+                        Some(n) => {
+                            self.by_entity.insert(eid.clone(), n);
+                            if !eid.starts_with("syn:") {
+                                self.procs[n].entity_id = eid.clone();
+                            }
+                            n
+                        }
+                        None => self.new_node(Self::blank(
+                            eid.clone(),
+                            p.pid,
+                            &p.image,
+                            e.time,
+                            Origin::Logged,
+                        )),
+                    },
                 };
                 {
                     let node = &mut self.procs[n];
@@ -317,11 +351,22 @@ impl HostGraph {
                     }
                     node.evidence.push(i);
                 }
-                if self.procs[n].pid.is_some() && !self.by_pid.get(&p.pid.unwrap_or(u64::MAX)).is_some_and(|v| v.contains(&n)) {
+                if self.procs[n].pid.is_some()
+                    && !self
+                        .by_pid
+                        .get(&p.pid.unwrap_or(u64::MAX))
+                        .is_some_and(|v| v.contains(&n))
+                {
                     self.by_pid.entry(p.pid.unwrap_or(0)).or_default().push(n);
                 }
-                if basename(&p.image).eq_ignore_ascii_case("services.exe") && e.channel.contains("Sysmon") {
-                    self.boots.push(BootMark { time: e.time, marker: "sysmon-1-services".into(), event: i });
+                if basename(&p.image).eq_ignore_ascii_case("services.exe")
+                    && e.channel.contains("Sysmon")
+                {
+                    self.boots.push(BootMark {
+                        time: e.time,
+                        marker: "sysmon-1-services".into(),
+                        event: i,
+                    });
                 }
                 r.node = Some(n);
                 // Parent.
@@ -329,20 +374,38 @@ impl HostGraph {
                     Some(match self.by_entity.get(peid).copied() {
                         Some(pn) => pn,
                         None => {
-                            let mut b = Self::blank(peid.clone(), p.parent_pid, p.parent_image.as_deref().unwrap_or(""), e.time, Origin::Placeholder);
+                            let mut b = Self::blank(
+                                peid.clone(),
+                                p.parent_pid,
+                                p.parent_image.as_deref().unwrap_or(""),
+                                e.time,
+                                Origin::Placeholder,
+                            );
                             b.command_line = p.parent_command_line.clone();
                             self.new_node(b)
                         }
                     })
-                } else if p.entity_id.as_deref().is_some_and(|id| id.starts_with("syn:"))
+                } else if p
+                    .entity_id
+                    .as_deref()
+                    .is_some_and(|id| id.starts_with("syn:"))
                     && let Some(ppid) = p.parent_pid
                 {
                     // 4688: the creator PID alive now (its image must match when logged).
                     let pname = p.parent_image.as_deref().map(basename);
-                    match self.alive_pid(ppid, e.time, pname).or_else(|| self.alive_pid(ppid, e.time, None).filter(|_| pname.is_none())) {
+                    match self.alive_pid(ppid, e.time, pname).or_else(|| {
+                        self.alive_pid(ppid, e.time, None)
+                            .filter(|_| pname.is_none())
+                    }) {
                         Some(pn) => Some(pn),
                         None => {
-                            let mut b = Self::blank(synthetic_id(&e.host, ppid, e.time), Some(ppid), p.parent_image.as_deref().unwrap_or(""), e.time, Origin::Placeholder);
+                            let mut b = Self::blank(
+                                synthetic_id(&e.host, ppid, e.time),
+                                Some(ppid),
+                                p.parent_image.as_deref().unwrap_or(""),
+                                e.time,
+                                Origin::Placeholder,
+                            );
                             b.command_line = p.parent_command_line.clone();
                             Some(self.new_node(b))
                         }
@@ -353,7 +416,9 @@ impl HostGraph {
                 if let Some(pn) = parent {
                     let pnode = &mut self.procs[pn];
                     if pnode.origin == Origin::Placeholder {
-                        if pnode.image.is_empty() && let Some(img) = &p.parent_image {
+                        if pnode.image.is_empty()
+                            && let Some(img) = &p.parent_image
+                        {
                             pnode.image = img.clone();
                         }
                         if pnode.command_line.is_none() {
@@ -367,7 +432,13 @@ impl HostGraph {
             Kind::ProcessEnd(p) => {
                 let n = match &p.entity_id {
                     Some(eid) => self.by_entity.get(eid).copied(),
-                    None => p.pid.and_then(|pid| self.alive_pid(pid, e.time, Some(basename(&p.image)).filter(|s| !s.is_empty()))),
+                    None => p.pid.and_then(|pid| {
+                        self.alive_pid(
+                            pid,
+                            e.time,
+                            Some(basename(&p.image)).filter(|s| !s.is_empty()),
+                        )
+                    }),
                 };
                 if let Some(n) = n {
                     let node = &mut self.procs[n];
@@ -382,7 +453,13 @@ impl HostGraph {
                 let n = match &net.entity_id {
                     Some(eid) => match self.by_entity.get(eid).copied() {
                         Some(n) => n,
-                        None => self.new_node(Self::blank(eid.clone(), net.pid, &net.image, e.time, Origin::Placeholder)),
+                        None => self.new_node(Self::blank(
+                            eid.clone(),
+                            net.pid,
+                            &net.image,
+                            e.time,
+                            Origin::Placeholder,
+                        )),
                     },
                     None => {
                         let name = basename(&net.image);
@@ -391,13 +468,24 @@ impl HostGraph {
                             Some(n) => n,
                             None => {
                                 // Reuse this PID's synthetic node if it is the latest instance.
-                                let syn = self.by_pid.get(&pid).and_then(|v| v.last().copied()).filter(|&c| {
-                                    let n = &self.procs[c];
-                                    n.origin == Origin::Synthetic && n.name().eq_ignore_ascii_case(name)
-                                });
+                                let syn = self
+                                    .by_pid
+                                    .get(&pid)
+                                    .and_then(|v| v.last().copied())
+                                    .filter(|&c| {
+                                        let n = &self.procs[c];
+                                        n.origin == Origin::Synthetic
+                                            && n.name().eq_ignore_ascii_case(name)
+                                    });
                                 match syn {
                                     Some(s) => s,
-                                    None => self.new_node(Self::blank(synthetic_id(&e.host, pid, e.time), net.pid, &net.image, e.time, Origin::Synthetic)),
+                                    None => self.new_node(Self::blank(
+                                        synthetic_id(&e.host, pid, e.time),
+                                        net.pid,
+                                        &net.image,
+                                        e.time,
+                                        Origin::Synthetic,
+                                    )),
                                 }
                             }
                         }
@@ -407,7 +495,11 @@ impl HostGraph {
                 r.edge = Some(self.add_edge(n, i, e, net));
             }
             Kind::Boot(b) => {
-                self.boots.push(BootMark { time: e.time, marker: b.marker.clone(), event: i });
+                self.boots.push(BootMark {
+                    time: e.time,
+                    marker: b.marker.clone(),
+                    event: i,
+                });
             }
         }
         r

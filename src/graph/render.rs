@@ -78,7 +78,11 @@ pub fn text(g: &HostGraph, opts: &TreeOpts) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", term(&g.host));
     if !g.boots.is_empty() {
-        let boots: Vec<String> = g.boots.iter().map(|b| format!("{} ({})", b.time.iso(), b.marker)).collect();
+        let boots: Vec<String> = g
+            .boots
+            .iter()
+            .map(|b| format!("{} ({})", b.time.iso(), b.marker))
+            .collect();
         let _ = writeln!(out, "  boots: {}", boots.join(", "));
     }
     let (roots, keep): (Vec<usize>, Option<Vec<bool>>) = if opts.focus.is_empty() {
@@ -103,28 +107,61 @@ pub fn text(g: &HostGraph, opts: &TreeOpts) -> String {
         (roots, Some(keep))
     };
     let depth_base: Vec<usize> = opts.focus.iter().map(|&f| g.ancestors(f).len()).collect();
-    let max_depth = opts.depth.map(|d| d + depth_base.iter().copied().max().unwrap_or(0));
+    let max_depth = opts
+        .depth
+        .map(|d| d + depth_base.iter().copied().max().unwrap_or(0));
     let n_roots = roots.len();
     for (k, r) in roots.into_iter().enumerate() {
-        walk(g, r, "", k + 1 == n_roots, 0, max_depth, keep.as_deref(), &mut out);
+        walk(
+            g,
+            r,
+            "",
+            k + 1 == n_roots,
+            0,
+            max_depth,
+            keep.as_deref(),
+            &mut out,
+        );
     }
     out
 }
 
 #[allow(clippy::too_many_arguments)]
-fn walk(g: &HostGraph, n: usize, prefix: &str, last: bool, depth: usize, max: Option<usize>, keep: Option<&[bool]>, out: &mut String) {
+fn walk(
+    g: &HostGraph,
+    n: usize,
+    prefix: &str,
+    last: bool,
+    depth: usize,
+    max: Option<usize>,
+    keep: Option<&[bool]>,
+    out: &mut String,
+) {
     let branch = if last { "└─ " } else { "├─ " };
     let _ = writeln!(out, "{prefix}{branch}{}", node_line(g, n));
     let child_prefix = format!("{prefix}{}", if last { "   " } else { "│  " });
-    let children: Vec<usize> = g.procs[n].children.iter().copied().filter(|&c| keep.is_none_or(|k| k[c])).collect();
+    let children: Vec<usize> = g.procs[n]
+        .children
+        .iter()
+        .copied()
+        .filter(|&c| keep.is_none_or(|k| k[c]))
+        .collect();
     let deeper = max.is_none_or(|m| depth < m);
     for &e in &g.procs[n].edges {
-        let bar = if children.is_empty() || !deeper { "   " } else { "│  " };
+        let bar = if children.is_empty() || !deeper {
+            "   "
+        } else {
+            "│  "
+        };
         let _ = writeln!(out, "{child_prefix}{bar}{}", edge_line(&g.edges[e]));
     }
     if !deeper {
         if !children.is_empty() {
-            let _ = writeln!(out, "{child_prefix}   … {} child process(es) below --depth", children.len());
+            let _ = writeln!(
+                out,
+                "{child_prefix}   … {} child process(es) below --depth",
+                children.len()
+            );
         }
         return;
     }
@@ -152,18 +189,34 @@ pub struct JsonProc<'a> {
     pub evidence: Vec<String>,
 }
 
-pub fn json<'a>(g: &'a HostGraph, events: &[crate::event::Event], only: Option<&[bool]>) -> JsonHost<'a> {
+pub fn json<'a>(
+    g: &'a HostGraph,
+    events: &[crate::event::Event],
+    only: Option<&[bool]>,
+) -> JsonHost<'a> {
     let processes = (0..g.procs.len())
         .filter(|&i| only.is_none_or(|k| k[i]))
         .map(|i| {
             let p = &g.procs[i];
             JsonProc {
                 node: p,
-                children: p.children.iter().map(|&c| g.procs[c].entity_id.as_str()).collect(),
+                children: p
+                    .children
+                    .iter()
+                    .map(|&c| g.procs[c].entity_id.as_str())
+                    .collect(),
                 connections: p.edges.iter().map(|&e| &g.edges[e]).collect(),
-                evidence: p.evidence.iter().map(|&ev| format!("{}#{}", events[ev].prov.file, events[ev].record_id)).collect(),
+                evidence: p
+                    .evidence
+                    .iter()
+                    .map(|&ev| format!("{}#{}", events[ev].prov.file, events[ev].record_id))
+                    .collect(),
             }
         })
         .collect();
-    JsonHost { host: &g.host, boots: &g.boots, processes }
+    JsonHost {
+        host: &g.host,
+        boots: &g.boots,
+        processes,
+    }
 }

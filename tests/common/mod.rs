@@ -9,7 +9,9 @@ pub fn corpus(test: &str) -> Option<PathBuf> {
     if p.join("MANIFEST.tsv").is_file() {
         Some(p)
     } else {
-        eprintln!("SKIPPED {test}: ../shared/corpus is absent (clone it beside the crate to run this test)");
+        eprintln!(
+            "SKIPPED {test}: ../shared/corpus is absent (clone it beside the crate to run this test)"
+        );
         None
     }
 }

@@ -1,0 +1,102 @@
+//! `dcomhunt dev …`: developer commands for the test fixtures (see docs/testing.md).
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+
+use crate::writer::scale::{ScaleOptions, generate};
+use crate::writer::scenario::{check_fixtures, write_fixtures};
+
+#[derive(Debug, Args)]
+pub struct DevArgs {
+    #[command(subcommand)]
+    pub command: DevCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DevCommand {
+    /// Regenerate testdata/*/…/*.evtx from testdata/scenarios/*.toml, or check they are current.
+    Fixtures {
+        /// Only check: exit 1 and list what differs when a fixture is out of date.
+        #[arg(long)]
+        check: bool,
+        /// The testdata folder.
+        #[arg(long, default_value = "testdata")]
+        testdata: PathBuf,
+    },
+    /// Write a large synthetic corpus with planted attacks (listed in DIR/planted.json).
+    Scale {
+        #[arg(long, default_value_t = 8)]
+        hosts: usize,
+        /// Background events per host.
+        #[arg(long, default_value_t = 10_000)]
+        events: usize,
+        /// Planted attacks in all.
+        #[arg(long, default_value_t = 6)]
+        attacks: usize,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+}
+
+pub fn run(args: DevArgs) -> anyhow::Result<i32> {
+    match args.command {
+        DevCommand::Fixtures {
+            check: true,
+            testdata,
+        } => {
+            let problems = check_fixtures(&testdata)
+                .with_context(|| format!("checking fixtures in {}", testdata.display()))?;
+            if problems.is_empty() {
+                println!("fixtures are up to date");
+                return Ok(0);
+            }
+            for p in &problems {
+                eprintln!("{p}");
+            }
+            eprintln!("run `dcomhunt dev fixtures` to regenerate them");
+            Ok(1)
+        }
+        DevCommand::Fixtures {
+            check: false,
+            testdata,
+        } => {
+            let written = write_fixtures(&testdata)
+                .with_context(|| format!("writing fixtures in {}", testdata.display()))?;
+            println!("wrote {} fixture files", written.len());
+            Ok(0)
+        }
+        DevCommand::Scale {
+            hosts,
+            events,
+            attacks,
+            out,
+            seed,
+        } => {
+            let started = std::time::Instant::now();
+            let summary = generate(
+                &ScaleOptions {
+                    hosts,
+                    events,
+                    attacks,
+                    seed,
+                },
+                &out,
+            )
+            .with_context(|| format!("writing the corpus to {}", out.display()))?;
+            println!(
+                "wrote {} events, {} bytes in {} files, {} planted attacks ({}) in {:.1}s",
+                summary.events,
+                summary.bytes,
+                summary.files.len(),
+                summary.attacks.len(),
+                out.join("planted.json").display(),
+                started.elapsed().as_secs_f64()
+            );
+            Ok(0)
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! The parse stage: one input file → its raw records (only those whose event id we keep) and
+//! what reading it found. Formats are recognized by content, never by extension.
+
+pub mod evtx;
+pub mod json_event;
+pub mod jsonl;
+pub mod xml;
+
+use crate::record::{RawRecord, ReadStats};
+use serde::Serialize;
+use std::io::Read;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Input formats, recognized by their first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    /// Windows EVTX (`ElfFile\0` signature).
+    Evtx,
+    /// Event Viewer "Save as XML" / `wevtutil qe /f:xml` export.
+    Xml,
+    /// `evtx_dump -o jsonl` output: one `{"Event":…}` object a line.
+    EvtxDumpJsonl,
+    /// NXLog `im_msvistalog` JSON lines: flat keys (`EventID`, `Hostname`, `EventTime`, …).
+    NxlogJsonl,
+}
+
+impl Format {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Evtx => "evtx",
+            Format::Xml => "xml",
+            Format::EvtxDumpJsonl => "evtx_dump_jsonl",
+            Format::NxlogJsonl => "nxlog_jsonl",
+        }
+    }
+}
+
+/// How many leading bytes [`sniff`] looks at.
+pub const SNIFF_LEN: usize = 4096;
+
+/// Recognize a format from a file's first bytes; `None` for anything else.
+///
+/// Text may be UTF-8 (with or without BOM) or UTF-16 LE/BE (with BOM, or starting with an ASCII
+/// character): Event Viewer saves XML as UTF-16 LE, Windows PowerShell redirects as UTF-16 LE.
+pub fn sniff(head: &[u8]) -> Option<Format> {
+    if head.starts_with(b"ElfFile\0") {
+        return Some(Format::Evtx);
+    }
+    let (enc, bom) = xml::detect_encoding(head);
+    let decoded;
+    let text: &[u8] = match enc {
+        xml::TextEncoding::Utf8 => &head[bom..],
+        _ => {
+            decoded = xml::decode_utf16_lossy(&head[bom..], enc);
+            decoded.as_bytes()
+        }
+    };
+    let start = text.iter().position(|b| !b.is_ascii_whitespace())?;
+    let text = &text[start..];
+    // `evtx_dump -o xml` prints a `Record N` line before each record's XML.
+    let xml_start = text.starts_with(b"<?xml")
+        || text.starts_with(b"<Events")
+        || text.starts_with(b"<Event")
+        || (text.starts_with(b"Record ") && text.get(7).is_some_and(u8::is_ascii_digit));
+    if xml_start {
+        let s = String::from_utf8_lossy(text);
+        if s.contains("<Event") && (s.contains("<System") || s.contains("<Events")) {
+            return Some(Format::Xml);
+        }
+        return None;
+    }
+    if text.starts_with(b"{") {
+        let line_end = text.iter().position(|&b| b == b'\n').unwrap_or(text.len());
+        let line = String::from_utf8_lossy(&text[..line_end]);
+        if line.contains("\"Event\"") && line.contains("\"System\"") {
+            return Some(Format::EvtxDumpJsonl);
+        }
+        if line.contains("\"EventID\"")
+            && (line.contains("\"Hostname\"") || line.contains("\"EventTime\""))
+        {
+            return Some(Format::NxlogJsonl);
+        }
+    }
+    None
+}
+
+/// Sniff a file on disk.
+pub fn sniff_path(path: &Path) -> std::io::Result<Option<Format>> {
+    let mut f = std::fs::File::open(path)?;
+    let mut head = vec![0u8; SNIFF_LEN];
+    let mut n = 0;
+    while n < head.len() {
+        match f.read(&mut head[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    head.truncate(n);
+    Ok(sniff(&head))
+}
+
+/// Read one input of a known format.
+pub fn read(
+    path: &Path,
+    display: &Arc<str>,
+    format: Format,
+) -> std::io::Result<(Vec<RawRecord>, ReadStats)> {
+    match format {
+        Format::Evtx => evtx::read(path, display),
+        Format::Xml => xml::read(path, display),
+        Format::EvtxDumpJsonl => jsonl::read(path, display, jsonl::Flavor::EvtxDump),
+        Format::NxlogJsonl => jsonl::read(path, display, jsonl::Flavor::Nxlog),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_by_content() {
+        assert_eq!(sniff(b"ElfFile\0rest"), Some(Format::Evtx));
+        assert_eq!(
+            sniff(b"\xEF\xBB\xBF<?xml version=\"1.0\"?>\n<Events><Event><System>"),
+            Some(Format::Xml)
+        );
+        assert_eq!(
+            sniff(b"{\"Event\":{\"System\":{}}}\n"),
+            Some(Format::EvtxDumpJsonl)
+        );
+        assert_eq!(
+            sniff(b"{\"EventTime\":\"2020-09-17 13:31:47\",\"Hostname\":\"h\",\"EventID\":1}\n"),
+            Some(Format::NxlogJsonl)
+        );
+        let utf16: Vec<u8> = "\u{feff}<?xml version=\"1.0\" encoding=\"UTF-16\"?>\r\n<Events><Event xmlns='e'><System>"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        assert_eq!(sniff(&utf16), Some(Format::Xml));
+        assert_eq!(sniff(&utf16[..utf16.len() - 1]), Some(Format::Xml));
+        assert_eq!(sniff(&utf16[2..]), Some(Format::Xml));
+        let be: Vec<u8> = "\u{feff}<Event xmlns='e'><System>"
+            .encode_utf16()
+            .flat_map(u16::to_be_bytes)
+            .collect();
+        assert_eq!(sniff(&be), Some(Format::Xml));
+        assert_eq!(
+            sniff(b"<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System>"),
+            Some(Format::Xml)
+        );
+        assert_eq!(
+            sniff(b"Record 1\n<?xml version=\"1.0\"?>\n<Event xmlns=\"x\">\n  <System>"),
+            Some(Format::Xml)
+        );
+        let nx16: Vec<u8> =
+            "\u{feff}{\"EventTime\":\"2020-09-17 13:31:47\",\"Hostname\":\"h\",\"EventID\":1}\r\n"
+                .encode_utf16()
+                .flat_map(u16::to_le_bytes)
+                .collect();
+        assert_eq!(sniff(&nx16), Some(Format::NxlogJsonl));
+        assert_eq!(sniff(b"<html><body>"), None);
+        assert_eq!(sniff(b"Record of things"), None);
+        assert_eq!(sniff(b"MZ\x90\0"), None);
+        assert_eq!(sniff(b"{\"a\":1}"), None);
+        assert_eq!(sniff(b""), None);
+    }
+}

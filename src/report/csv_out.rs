@@ -1,0 +1,394 @@
+//! `findings`, `evidence` and `timeline`: columns (documented in docs/csv.md, same order) and
+//! rows.
+
+use super::table::{Cell, CsvMode, TableOut};
+use super::{ReportError, ReportInput, TableDone};
+use crate::event::{Event, Kind};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+pub const FINDINGS_COLUMNS: &[&str] = &[
+    "finding_id",
+    "rule_id",
+    "rule_name",
+    "severity",
+    "risk_score",
+    "techniques",
+    "host",
+    "first_time",
+    "last_time",
+    "remote",
+    "process_entity_id",
+    "process_pid",
+    "process_image",
+    "process_command_line",
+    "descendants_command_lines",
+    "stage_count",
+    "evidence_count",
+];
+
+pub const EVIDENCE_COLUMNS: &[&str] = &[
+    "finding_id",
+    "role",
+    "file",
+    "file_sha256",
+    "chunk",
+    "offset",
+    "line",
+    "record_id",
+    "channel",
+    "event_id",
+    "time",
+    "host",
+    "kind",
+    "entity_id",
+    "graph_entity_id",
+    "pid",
+    "image",
+    "command_line",
+    "parent_entity_id",
+    "parent_pid",
+    "parent_image",
+    "direction",
+    "transport",
+    "source_ip",
+    "source_port",
+    "destination_ip",
+    "destination_port",
+];
+
+pub const TIMELINE_COLUMNS: &[&str] = &[
+    "time",
+    "utc_time",
+    "host",
+    "channel",
+    "provider",
+    "event_id",
+    "record_id",
+    "kind",
+    "file",
+    "chunk",
+    "offset",
+    "line",
+    "entity_id",
+    "graph_entity_id",
+    "pid",
+    "image",
+    "command_line",
+    "parent_entity_id",
+    "parent_pid",
+    "parent_image",
+    "parent_command_line",
+    "user",
+    "hashes",
+    "current_directory",
+    "integrity_level",
+    "direction",
+    "transport",
+    "source_ip",
+    "source_port",
+    "destination_ip",
+    "destination_port",
+    "local_side",
+    "boot_marker",
+    "finding_ids",
+    "context_finding_ids",
+];
+
+/// The normalized fields of one event, whatever its kind (absent ones are `None`).
+#[derive(Default)]
+pub struct Fields<'a> {
+    pub entity_id: Option<&'a str>,
+    pub pid: Option<u64>,
+    pub image: Option<&'a str>,
+    pub command_line: Option<&'a str>,
+    pub parent_entity_id: Option<&'a str>,
+    pub parent_pid: Option<u64>,
+    pub parent_image: Option<&'a str>,
+    pub parent_command_line: Option<&'a str>,
+    pub user: Option<&'a str>,
+    pub hashes: Option<&'a str>,
+    pub current_directory: Option<&'a str>,
+    pub integrity_level: Option<&'a str>,
+    pub direction: Option<&'static str>,
+    pub transport: Option<&'a str>,
+    pub source_ip: Option<&'a str>,
+    pub source_port: Option<u16>,
+    pub destination_ip: Option<&'a str>,
+    pub destination_port: Option<u16>,
+    pub local_side: Option<&'static str>,
+    pub boot_marker: Option<&'a str>,
+}
+
+impl<'a> Fields<'a> {
+    pub fn of(e: &'a Event) -> Fields<'a> {
+        match &e.kind {
+            Kind::ProcessStart(p) => Fields {
+                entity_id: p.entity_id.as_deref(),
+                pid: p.pid,
+                image: Some(&p.image),
+                command_line: p.command_line.as_deref(),
+                parent_entity_id: p.parent_entity_id.as_deref(),
+                parent_pid: p.parent_pid,
+                parent_image: p.parent_image.as_deref(),
+                parent_command_line: p.parent_command_line.as_deref(),
+                user: p.user.as_deref(),
+                hashes: p.hashes.as_deref(),
+                current_directory: p.current_directory.as_deref(),
+                integrity_level: p.integrity_level.as_deref(),
+                ..Fields::default()
+            },
+            Kind::ProcessEnd(p) => Fields {
+                entity_id: p.entity_id.as_deref(),
+                pid: p.pid,
+                image: Some(&p.image),
+                ..Fields::default()
+            },
+            Kind::Network(n) => {
+                let (sip, sp) = n.source();
+                let (dip, dp) = n.destination();
+                Fields {
+                    entity_id: n.entity_id.as_deref(),
+                    pid: n.pid,
+                    image: Some(&n.image),
+                    user: n.user.as_deref(),
+                    direction: Some(n.direction.as_str()),
+                    transport: Some(&n.transport),
+                    source_ip: Some(sip),
+                    source_port: sp,
+                    destination_ip: Some(dip),
+                    destination_port: dp,
+                    local_side: Some(n.local_side.as_str()),
+                    ..Fields::default()
+                }
+            }
+            Kind::Boot(b) => Fields {
+                boot_marker: Some(&b.marker),
+                ..Fields::default()
+            },
+        }
+    }
+}
+
+/// The entity id of the graph node event `i` resolved to (fills in 5156's process).
+pub fn graph_entity_id<'a>(r: &'a ReportInput<'_>, i: usize) -> Option<&'a str> {
+    let e = r.loaded.events.get(i)?;
+    let n = r.graph.resolved.get(i)?.node?;
+    r.graph
+        .host(&e.host)
+        .and_then(|h| h.procs.get(n))
+        .map(|p| p.entity_id.as_str())
+}
+
+fn done(t: TableOut, name: &'static str) -> Result<TableDone, ReportError> {
+    let rows = t.rows;
+    let truncated = t.truncated;
+    Ok(TableDone {
+        name,
+        rows,
+        truncated,
+        staged: t.finish()?,
+    })
+}
+
+pub fn findings(
+    dir: &Path,
+    r: &ReportInput<'_>,
+    csv: Option<CsvMode>,
+    jsonl: bool,
+) -> Result<TableDone, ReportError> {
+    let mut t = TableOut::create(dir, "findings", FINDINGS_COLUMNS, csv, jsonl)?;
+    for (k, f) in r.findings.iter().enumerate() {
+        let hg = r.graph.host(&f.host);
+        let key = f.key_node.and_then(|n| hg.and_then(|h| h.procs.get(n)));
+        let descendants: Vec<&str> = match (f.key_node, hg) {
+            (Some(n), Some(h)) => h
+                .descendants(n)
+                .into_iter()
+                .filter_map(|c| h.procs.get(c))
+                .map(|p| p.command_line.as_deref().unwrap_or(&p.image))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let evidence = r.context.get(k).map_or(f.events.len(), Vec::len);
+        t.row(&[
+            Cell::str(&f.id),
+            Cell::str(&f.rule_id),
+            Cell::str(&f.rule_name),
+            Cell::str(&f.severity),
+            Cell::UInt(f.risk_score.into()),
+            Cell::owned(f.techniques.join(";")),
+            Cell::str(&f.host),
+            Cell::owned(f.first_time.iso()),
+            Cell::owned(f.last_time.iso()),
+            Cell::opt_str(f.remote.as_deref()),
+            Cell::opt_str(key.map(|p| p.entity_id.as_str())),
+            Cell::opt_uint(key.and_then(|p| p.pid)),
+            Cell::opt_str(key.map(|p| p.image.as_str())),
+            Cell::opt_str(key.and_then(|p| p.command_line.as_deref())),
+            if descendants.is_empty() {
+                Cell::Null
+            } else {
+                Cell::owned(descendants.join("\n"))
+            },
+            Cell::UInt(f.events.len() as u64),
+            Cell::UInt(evidence as u64),
+        ])?;
+    }
+    done(t, "findings")
+}
+
+pub fn evidence(
+    dir: &Path,
+    r: &ReportInput<'_>,
+    csv: Option<CsvMode>,
+    jsonl: bool,
+) -> Result<TableDone, ReportError> {
+    let sha: BTreeMap<&str, &str> = r
+        .loaded
+        .inputs
+        .iter()
+        .map(|i| (&*i.input.display, i.input.sha256.as_str()))
+        .collect();
+    let mut t = TableOut::create(dir, "evidence", EVIDENCE_COLUMNS, csv, jsonl)?;
+    for (k, f) in r.findings.iter().enumerate() {
+        let ctx: Vec<usize> = match r.context.get(k) {
+            Some(c) => c.clone(),
+            None => f
+                .events
+                .iter()
+                .copied()
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect(),
+        };
+        for i in ctx {
+            let Some(e) = r.loaded.events.get(i) else {
+                continue;
+            };
+            let stages: Vec<String> = f
+                .events
+                .iter()
+                .enumerate()
+                .filter(|(_, x)| **x == i)
+                .map(|(s, _)| format!("stage {}", s + 1))
+                .collect();
+            let role = if stages.is_empty() {
+                "context".to_string()
+            } else {
+                stages.join(";")
+            };
+            let x = Fields::of(e);
+            t.row(&[
+                Cell::str(&f.id),
+                Cell::owned(role),
+                Cell::str(&e.prov.file),
+                Cell::opt_str(sha.get(&*e.prov.file).copied()),
+                Cell::opt_uint(e.prov.chunk),
+                Cell::opt_uint(e.prov.offset),
+                Cell::opt_uint(e.prov.line),
+                Cell::UInt(e.record_id),
+                Cell::str(&e.channel),
+                Cell::UInt(e.event_id.into()),
+                Cell::owned(e.time.iso()),
+                Cell::str(&e.host),
+                Cell::str(e.kind_name()),
+                Cell::opt_str(x.entity_id),
+                Cell::opt_str(graph_entity_id(r, i)),
+                Cell::opt_uint(x.pid),
+                Cell::opt_str(x.image),
+                Cell::opt_str(x.command_line),
+                Cell::opt_str(x.parent_entity_id),
+                Cell::opt_uint(x.parent_pid),
+                Cell::opt_str(x.parent_image),
+                Cell::opt_str(x.direction),
+                Cell::opt_str(x.transport),
+                Cell::opt_str(x.source_ip),
+                Cell::opt_uint(x.source_port),
+                Cell::opt_str(x.destination_ip),
+                Cell::opt_uint(x.destination_port),
+            ])?;
+        }
+    }
+    done(t, "evidence")
+}
+
+/// For each event index: the findings it is a stage of, and those it is only context of.
+pub fn finding_marks<'a>(
+    r: &'a ReportInput<'_>,
+) -> BTreeMap<usize, (BTreeSet<&'a str>, BTreeSet<&'a str>)> {
+    let mut m: BTreeMap<usize, (BTreeSet<&str>, BTreeSet<&str>)> = BTreeMap::new();
+    for (k, f) in r.findings.iter().enumerate() {
+        for &i in &f.events {
+            m.entry(i).or_default().0.insert(&f.id);
+        }
+        for &i in r.context.get(k).map(Vec::as_slice).unwrap_or(&[]) {
+            if !f.events.contains(&i) {
+                m.entry(i).or_default().1.insert(&f.id);
+            }
+        }
+    }
+    m
+}
+
+fn joined(s: Option<&BTreeSet<&str>>) -> Cell<'static> {
+    match s {
+        Some(s) if !s.is_empty() => Cell::owned(s.iter().copied().collect::<Vec<_>>().join(";")),
+        _ => Cell::Null,
+    }
+}
+
+pub fn timeline(
+    dir: &Path,
+    r: &ReportInput<'_>,
+    csv: Option<CsvMode>,
+    jsonl: bool,
+) -> Result<TableDone, ReportError> {
+    let marks = finding_marks(r);
+    let mut t = TableOut::create(dir, "timeline", TIMELINE_COLUMNS, csv, jsonl)?;
+    for &i in &r.timeline {
+        let Some(e) = r.loaded.events.get(i) else {
+            continue;
+        };
+        let x = Fields::of(e);
+        let m = marks.get(&i);
+        t.row(&[
+            Cell::owned(e.time.iso()),
+            e.utc_time.map_or(Cell::Null, |u| Cell::owned(u.iso())),
+            Cell::str(&e.host),
+            Cell::str(&e.channel),
+            Cell::str(&e.provider),
+            Cell::UInt(e.event_id.into()),
+            Cell::UInt(e.record_id),
+            Cell::str(e.kind_name()),
+            Cell::str(&e.prov.file),
+            Cell::opt_uint(e.prov.chunk),
+            Cell::opt_uint(e.prov.offset),
+            Cell::opt_uint(e.prov.line),
+            Cell::opt_str(x.entity_id),
+            Cell::opt_str(graph_entity_id(r, i)),
+            Cell::opt_uint(x.pid),
+            Cell::opt_str(x.image),
+            Cell::opt_str(x.command_line),
+            Cell::opt_str(x.parent_entity_id),
+            Cell::opt_uint(x.parent_pid),
+            Cell::opt_str(x.parent_image),
+            Cell::opt_str(x.parent_command_line),
+            Cell::opt_str(x.user),
+            Cell::opt_str(x.hashes),
+            Cell::opt_str(x.current_directory),
+            Cell::opt_str(x.integrity_level),
+            Cell::opt_str(x.direction),
+            Cell::opt_str(x.transport),
+            Cell::opt_str(x.source_ip),
+            Cell::opt_uint(x.source_port),
+            Cell::opt_str(x.destination_ip),
+            Cell::opt_uint(x.destination_port),
+            Cell::opt_str(x.local_side),
+            Cell::opt_str(x.boot_marker),
+            joined(m.map(|m| &m.0)),
+            joined(m.map(|m| &m.1)),
+        ])?;
+    }
+    done(t, "timeline")
+}

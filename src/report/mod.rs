@@ -1,0 +1,228 @@
+//! The written reports of `dcomhunt scan -o DIR`: `findings`, `evidence`, `timeline` (CSV and/or
+//! JSON lines), optionally `timesketch`, and `manifest.json`. Columns and formats are documented
+//! in `docs/csv.md`.
+//!
+//! Every file is written to a temporary name in DIR and renamed once complete; `manifest.json`
+//! is renamed last, so a manifest means the set is complete. The content depends only on the
+//! inputs and options (never on thread count or argument order), except the manifest's `run`
+//! object (command line, start and end time, thread count).
+
+pub mod atomic;
+pub mod csv_out;
+pub mod excel;
+pub mod manifest;
+pub mod outdir;
+pub mod table;
+pub mod timesketch;
+
+use crate::detect::{Finding, RuleRun};
+use crate::eql::rulefile::LoadedRule;
+use crate::graph::Graph;
+use crate::pipeline::Loaded;
+use crate::time::Ts;
+use atomic::Staged;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use table::CsvMode;
+
+pub use outdir::{check_output_dir, prepare_output_dir};
+
+/// Errors of the report stage.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("output directory {path}: exists and is not a directory")]
+    NotADirectory { path: PathBuf },
+    #[error("output directory {path}: not empty (use --force to write into it anyway)")]
+    NotEmpty { path: PathBuf },
+    #[error(
+        "output directory {output}: inside the input directory {input} (the reports would be read as evidence next time); choose a directory outside it"
+    )]
+    InsideInput { output: PathBuf, input: PathBuf },
+    // The cause is part of the message (not a `source`), so that it is printed once.
+    #[error("{path}: {err}")]
+    Io { path: PathBuf, err: std::io::Error },
+    #[error("{path}: CSV: {err}")]
+    Csv { path: PathBuf, err: csv::Error },
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ReportError {
+    pub fn io(path: &Path, source: std::io::Error) -> ReportError {
+        ReportError::Io {
+            path: path.to_path_buf(),
+            err: source,
+        }
+    }
+    pub fn csv(path: &Path, source: csv::Error) -> ReportError {
+        ReportError::Csv {
+            path: path.to_path_buf(),
+            err: source,
+        }
+    }
+    /// The error is about how the tool was called (exit code 2), not a failure while writing.
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            ReportError::NotADirectory { .. }
+                | ReportError::NotEmpty { .. }
+                | ReportError::InsideInput { .. }
+        )
+    }
+}
+
+/// Which files are written for each table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportFormat {
+    /// `NAME.csv` only.
+    Csv,
+    /// `NAME.jsonl` only.
+    Jsonl,
+    /// Both.
+    Both,
+}
+
+/// Output options.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportOptions {
+    pub report_format: ReportFormat,
+    /// Spreadsheet-safe CSV (BOM, formulas neutralized, long cells cut); implies `.jsonl` files.
+    pub excel: bool,
+    /// Also write `timesketch.csv` / `.jsonl`.
+    pub timesketch: bool,
+    /// Filters as parsed (UTC), recorded in the manifest.
+    pub host: Option<String>,
+    pub from: Option<Ts>,
+    pub to: Option<Ts>,
+    /// `--rules DIR` as given.
+    pub rules_dir: Option<String>,
+    /// `--rule ID` selections, lower-cased and sorted.
+    pub rule_ids: Vec<String>,
+}
+
+impl ReportOptions {
+    pub fn csv_mode(&self) -> Option<CsvMode> {
+        match (self.report_format, self.excel) {
+            (_, true) => Some(CsvMode::Excel),
+            (ReportFormat::Csv | ReportFormat::Both, false) => Some(CsvMode::Exact),
+            (ReportFormat::Jsonl, false) => None,
+        }
+    }
+    pub fn jsonl(&self) -> bool {
+        self.excel || matches!(self.report_format, ReportFormat::Jsonl | ReportFormat::Both)
+    }
+}
+
+/// What the run was (the only part of the output that differs between identical runs).
+#[derive(Debug, Clone)]
+pub struct RunInfo {
+    pub command_line: Vec<String>,
+    pub started: Ts,
+    pub threads: usize,
+}
+
+/// Everything the reports are made of.
+pub struct ReportInput<'a> {
+    pub loaded: &'a Loaded,
+    pub graph: &'a Graph,
+    pub rules: &'a [LoadedRule],
+    pub findings: &'a [Finding],
+    pub runs: &'a [RuleRun],
+    /// Per finding (same order): the event indexes shown with it, sorted, stages included.
+    pub context: Vec<Vec<usize>>,
+    /// Indexes of the events in the timeline (after `--host/--from/--to`), sorted.
+    pub timeline: Vec<usize>,
+    pub run: RunInfo,
+}
+
+/// Every file name this module may write (stale ones are removed under `--force`).
+pub const KNOWN_FILES: &[&str] = &[
+    "findings.csv",
+    "findings.jsonl",
+    "evidence.csv",
+    "evidence.jsonl",
+    "timeline.csv",
+    "timeline.jsonl",
+    "timesketch.csv",
+    "timesketch.jsonl",
+    "manifest.json",
+];
+
+/// What was written.
+#[derive(Debug, Clone)]
+pub struct Written {
+    pub files: Vec<PathBuf>,
+    /// Cells cut in `--excel` mode.
+    pub truncated_cells: u64,
+}
+
+/// Write all reports into `dir` (created if missing; checked beforehand with
+/// [`check_output_dir`]).
+pub fn write_reports(
+    dir: &Path,
+    input: &ReportInput<'_>,
+    opts: &ReportOptions,
+) -> Result<Written, ReportError> {
+    std::fs::create_dir_all(dir).map_err(|e| ReportError::io(dir, e))?;
+    let csv = opts.csv_mode();
+    let jsonl = opts.jsonl();
+    let mut staged: Vec<Staged> = Vec::new();
+    let mut truncated = 0;
+    let mut rows = Vec::new();
+    for t in [
+        csv_out::findings(dir, input, csv, jsonl)?,
+        csv_out::evidence(dir, input, csv, jsonl)?,
+        csv_out::timeline(dir, input, csv, jsonl)?,
+    ] {
+        truncated += t.truncated;
+        rows.push((t.name, t.rows));
+        staged.extend(t.staged);
+    }
+    if opts.timesketch {
+        let t = timesketch::write(dir, input, opts.report_format != ReportFormat::Jsonl, jsonl)?;
+        rows.push((t.name, t.rows));
+        staged.extend(t.staged);
+    }
+    let outputs: Vec<manifest::OutputFile> = staged
+        .iter()
+        .map(|s| manifest::OutputFile {
+            file: s.name(),
+            bytes: s.bytes,
+            sha256: s.sha256.clone(),
+        })
+        .collect();
+    let man = manifest::write(dir, input, opts, &outputs, &rows, truncated)?;
+    // A manifest of an earlier run (under --force) goes first: it must never describe new files.
+    let old = dir.join("manifest.json");
+    if old.is_file() {
+        std::fs::remove_file(&old).map_err(|e| ReportError::io(&old, e))?;
+    }
+    let mut files = Vec::new();
+    for s in staged {
+        files.push(s.dest.clone());
+        s.commit()?;
+    }
+    // Under --force: files of an earlier run that this run did not write would contradict the
+    // manifest; only this module's own names are ever removed.
+    for name in KNOWN_FILES {
+        let p = dir.join(name);
+        if !files.contains(&p) && *name != "manifest.json" && p.is_file() {
+            std::fs::remove_file(&p).map_err(|e| ReportError::io(&p, e))?;
+        }
+    }
+    files.push(man.dest.clone());
+    man.commit()?;
+    Ok(Written {
+        files,
+        truncated_cells: truncated,
+    })
+}
+
+/// One table's staged files and counts.
+pub struct TableDone {
+    pub name: &'static str,
+    pub rows: u64,
+    pub truncated: u64,
+    pub staged: Vec<Staged>,
+}

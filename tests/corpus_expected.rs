@@ -1,0 +1,170 @@
+//! What a correct run finds in the public corpus (../shared/corpus/EXPECTED.md).
+
+mod common;
+
+use dcomhunt::cli::scan::{Window, scan_paths};
+use dcomhunt::detect::builtin_rules;
+use dcomhunt::graph::render::{TreeOpts, text};
+use dcomhunt::pipeline::load;
+
+const MMC: &str = "51ce96fb-9e52-4dad-b0ba-99b54440fc9a";
+const MMC_ANY: &str = "8e3a2f1c-5b7d-4c2e-9a61-0d4f7b9c3e21";
+const MSHTA: &str = "622ecb68-fa81-4601-90b5-f8cd661e4520";
+
+#[test]
+fn exactly_the_expected_findings_in_the_whole_corpus() {
+    let Some(c) = common::corpus("exactly_the_expected_findings_in_the_whole_corpus") else {
+        return;
+    };
+    let r = scan_paths(std::slice::from_ref(&c), builtin_rules().unwrap(), &Window::default()).unwrap();
+    let got: Vec<(String, String, Vec<u64>)> = r
+        .findings
+        .iter()
+        .map(|f| {
+            let file = r.loaded.events[f.events[0]]
+                .prov
+                .file
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .to_string();
+            (
+                f.rule_id.clone(),
+                file,
+                f.events
+                    .iter()
+                    .map(|&i| r.loaded.events[i].record_id)
+                    .collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                MMC_ANY.to_string(),
+                "LM_impacket_docmexec_mmc_sysmon_01.evtx".to_string(),
+                vec![9835, 9838]
+            ),
+            (
+                MSHTA.to_string(),
+                "LM_DCOM_MSHTA_LethalHTA_Sysmon_3_1.evtx".to_string(),
+                vec![17589, 17590]
+            ),
+        ]
+    );
+    assert!(
+        !r.findings.iter().any(|f| f.rule_id == MMC),
+        "Elastic's MMC logic must not fire on a Linux client port"
+    );
+    // The MMC finding carries all three cmd children and the whoami grandchild as context.
+    let f = &r.findings[0];
+    let h = r.graph.host(&f.host).unwrap();
+    let key = &h.procs[f.key_node.unwrap()];
+    assert_eq!(key.pid, Some(3572));
+    let cmds: Vec<&str> = h
+        .descendants(f.key_node.unwrap())
+        .iter()
+        .filter_map(|&d| h.procs[d].command_line.as_deref())
+        .collect();
+    assert_eq!(cmds.len(), 4, "{cmds:?}");
+    assert!(cmds.iter().any(|c| c.contains("whoami /all 1>")));
+    assert_eq!(f.remote.as_deref(), Some("10.0.2.19:33474"));
+}
+
+#[test]
+fn lethalhta_orders_by_time_created_not_utctime() {
+    let Some(c) = common::corpus("lethalhta_orders_by_time_created_not_utctime") else {
+        return;
+    };
+    let p = c.join("EVTX-ATTACK-SAMPLES/Lateral Movement/LM_DCOM_MSHTA_LethalHTA_Sysmon_3_1.evtx");
+    let l = load(&[p]).unwrap();
+    let net = l.events.iter().find(|e| e.record_id == 17590).unwrap();
+    let proc_ = l.events.iter().find(|e| e.record_id == 17589).unwrap();
+    assert_eq!(net.time.iso(), "2019-05-14T01:29:05.5345219Z");
+    assert!(
+        net.utc_time.unwrap() < proc_.time,
+        "UtcTime of the network event precedes the process"
+    );
+    assert!(net.time > proc_.time);
+    let n = net.network().unwrap();
+    assert_eq!(
+        (n.local_ip.as_str(), n.local_port),
+        ("10.0.2.16", Some(49168))
+    );
+    assert_eq!(
+        (n.remote_ip.as_str(), n.remote_port),
+        ("10.0.2.17", Some(55683))
+    );
+}
+
+#[test]
+fn impacket_tree_shape() {
+    let Some(c) = common::corpus("impacket_tree_shape") else {
+        return;
+    };
+    let p = c.join("EVTX-ATTACK-SAMPLES/Lateral Movement/LM_impacket_docmexec_mmc_sysmon_01.evtx");
+    let l = load(&[p]).unwrap();
+    let g = dcomhunt::graph::Graph::build(&l.events);
+    let h = g.host("IEWIN7").unwrap();
+    let t = text(h, &TreeOpts::default());
+    let lines: Vec<&str> = t.lines().collect();
+    let svc = lines
+        .iter()
+        .position(|l| l.contains("[612] svchost.exe") && l.contains("-k DcomLaunch"))
+        .expect(&t);
+    let mmc = lines
+        .iter()
+        .position(|l| l.contains("[3572] mmc.exe") && l.contains("-Embedding"))
+        .expect(&t);
+    assert!(mmc > svc);
+    assert!(
+        t.contains("← 10.0.2.19:33474 → :49163 tcp 20:35:13.168"),
+        "{t}"
+    );
+    assert_eq!(
+        t.matches("cmd.exe  \"C:\\Windows\\System32\\cmd.exe\" /Q /c")
+            .count(),
+        3,
+        "{t}"
+    );
+    let who = lines
+        .iter()
+        .position(|l| l.contains("whoami.exe"))
+        .expect(&t);
+    assert!(
+        lines[who].find("└─").unwrap() > lines[mmc].find("└─").unwrap() + 3,
+        "whoami is a grandchild:\n{t}"
+    );
+}
+
+#[test]
+fn damaged_and_truncated_files_are_reported() {
+    let Some(c) = common::corpus("damaged_and_truncated_files_are_reported") else {
+        return;
+    };
+    let d = c.join("derived");
+    let l = load(&[d]).unwrap();
+    for i in &l.inputs {
+        assert!(
+            i.stats.truncated,
+            "{} must be reported as truncated",
+            i.input.display
+        );
+    }
+    let mid = l
+        .inputs
+        .iter()
+        .find(|i| i.input.display.contains("issue_43.truncated"))
+        .unwrap();
+    assert_eq!(mid.stats.records_read, 1718);
+    let sysmon = load(&[c.join("omerbenamram-evtx/samples/sysmon.evtx")]).unwrap();
+    let s = &sysmon.inputs[0].stats;
+    assert_eq!(s.records_read, 358);
+    assert!(
+        s.damage.iter().any(|d| d.chunk == Some(9)),
+        "{:?}",
+        s.damage
+    );
+    assert!(sysmon.incomplete());
+}
