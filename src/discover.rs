@@ -44,6 +44,17 @@ fn has_glob_chars(s: &str) -> bool {
 /// naming it; a directory without any event log is an error too. Files that are not event logs
 /// are listed as skipped.
 pub fn discover(args: &[PathBuf]) -> Result<Discovery> {
+    discover_with(args, true)
+}
+
+/// [`discover`] without hashing: each input's `sha256` is left empty and `size` is the file
+/// system's. [`crate::pipeline::load_inputs`] fills both from the bytes it parses, so a file is
+/// read from disk once, and the hash is that of exactly what was analyzed.
+pub fn discover_unhashed(args: &[PathBuf]) -> Result<Discovery> {
+    discover_with(args, false)
+}
+
+fn discover_with(args: &[PathBuf], hash: bool) -> Result<Discovery> {
     let mut files: BTreeMap<String, PathBuf> = BTreeMap::new();
     for arg in args {
         let s = arg.to_string_lossy();
@@ -68,7 +79,7 @@ pub fn discover(args: &[PathBuf]) -> Result<Discovery> {
     }
     let results: Vec<std::result::Result<Input, Skipped>> = files
         .into_par_iter()
-        .map(|(display, path)| examine(display, path))
+        .map(|(display, path)| examine(display, path, hash))
         .collect();
     let mut d = Discovery::default();
     for r in results {
@@ -138,17 +149,26 @@ fn walk(dir: &Path, files: &mut BTreeMap<String, PathBuf>) -> Result<()> {
     Ok(())
 }
 
-fn examine(display: String, path: PathBuf) -> std::result::Result<Input, Skipped> {
+fn examine(display: String, path: PathBuf, hash: bool) -> std::result::Result<Input, Skipped> {
     let skip = |reason: String| Skipped {
         path: display.clone(),
         reason,
     };
     let format = match sniff_path(&path) {
         Ok(Some(f)) => f,
-        Ok(None) => return Err(skip("not an event log (no EVTX signature, XML or JSON event export)".into())),
+        Ok(None) => {
+            return Err(skip(
+                "not an event log (no EVTX signature, XML or JSON event export)".into(),
+            ));
+        }
         Err(e) => return Err(skip(format!("cannot read: {e}"))),
     };
-    let (size, sha256) = hash_file(&path).map_err(|e| skip(format!("cannot read: {e}")))?;
+    let (size, sha256) = if hash {
+        hash_file(&path)
+    } else {
+        std::fs::metadata(&path).map(|m| (m.len(), String::new()))
+    }
+    .map_err(|e| skip(format!("cannot read: {e}")))?;
     Ok(Input {
         display: Arc::from(display.as_str()),
         path,
@@ -160,17 +180,27 @@ fn examine(display: String, path: PathBuf) -> std::result::Result<Input, Skipped
 
 /// Size and SHA-256 (lower-case hex) of a file, streamed.
 pub fn hash_file(path: &Path) -> std::io::Result<(u64, String)> {
+    // One buffer per thread, reused: a fresh 1 MiB buffer per file (mmap'd, zeroed, faulted in)
+    // cost more than hashing the corpus' many small files.
+    thread_local! {
+        static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
     let mut f = std::fs::File::open(path)?;
     let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
     let mut size = 0u64;
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
+    BUF.with_borrow_mut(|buf| {
+        if buf.is_empty() {
+            buf.resize(256 << 10, 0);
         }
-        size += n as u64;
-        h.update(&buf[..n]);
-    }
+        loop {
+            let n = f.read(buf)?;
+            if n == 0 {
+                break;
+            }
+            size += n as u64;
+            h.update(&buf[..n]);
+        }
+        Ok::<_, std::io::Error>(())
+    })?;
     Ok((size, hex::encode(h.finalize())))
 }

@@ -24,6 +24,24 @@ pub fn term(s: &str) -> String {
     out
 }
 
+/// A serialized JSON text made safe for a terminal: serde_json escapes C0 controls but
+/// writes DEL, C1 controls (U+009B is a one-character CSI) and bidi overrides raw. Those only
+/// occur inside strings, where `\uXXXX` means the same character: the JSON value is unchanged.
+pub fn json_term(json: &str) -> String {
+    if !json.chars().any(needs_escape) {
+        return json.to_string();
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if needs_escape(c) {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 fn needs_escape(c: char) -> bool {
     c.is_control()
         || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}')
@@ -51,5 +69,12 @@ mod tests {
         assert_eq!(term("x\u{202e}gpj.exe"), "x\\u{202e}gpj.exe");
         assert_eq!(term("\u{9b}2J"), "\\x9b2J");
         assert_eq!(clip("abcdef", 4), "abc…");
+        let j = serde_json::to_string("a\u{9b}2J\u{7f}\u{202e}").unwrap();
+        let safe = json_term(&j);
+        assert_eq!(safe, "\"a\\u009b2J\\u007f\\u202e\"");
+        assert_eq!(
+            serde_json::from_str::<String>(&safe).unwrap(),
+            "a\u{9b}2J\u{7f}\u{202e}"
+        );
     }
 }

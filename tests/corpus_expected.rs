@@ -16,7 +16,12 @@ fn exactly_the_expected_findings_in_the_whole_corpus() {
     let Some(c) = common::corpus("exactly_the_expected_findings_in_the_whole_corpus") else {
         return;
     };
-    let r = scan_paths(std::slice::from_ref(&c), builtin_rules().unwrap(), &Window::default()).unwrap();
+    let r = scan_paths(
+        std::slice::from_ref(&c),
+        builtin_rules().unwrap(),
+        &Window::default(),
+    )
+    .unwrap();
     let got: Vec<(String, String, Vec<u64>)> = r
         .findings
         .iter()

@@ -10,13 +10,21 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 fn export(src: &Path, dst: &Path, xml: bool) {
-    let mut p = EvtxParser::from_path(src).unwrap().with_configuration(ParserSettings::default().indent(false));
+    let mut p = EvtxParser::from_path(src)
+        .unwrap()
+        .with_configuration(ParserSettings::default().indent(false));
     let mut out = std::fs::File::create(dst).unwrap();
     if xml {
         writeln!(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Events>").unwrap();
     }
     let texts: Vec<String> = if xml {
-        p.records().map(|r| r.unwrap().data.replace("<?xml version=\"1.0\" encoding=\"utf-8\"?>", "")).collect()
+        p.records()
+            .map(|r| {
+                r.unwrap()
+                    .data
+                    .replace("<?xml version=\"1.0\" encoding=\"utf-8\"?>", "")
+            })
+            .collect()
     } else {
         p.records_json().map(|r| r.unwrap().data).collect()
     };
@@ -29,7 +37,10 @@ fn export(src: &Path, dst: &Path, xml: bool) {
     }
 }
 
-fn summary(paths: &[PathBuf]) -> Vec<(String, String, Vec<(String, u64)>)> {
+/// (rule id, host, [(channel, record id)]) per finding.
+type Summary = Vec<(String, String, Vec<(String, u64)>)>;
+
+fn summary(paths: &[PathBuf]) -> Summary {
     let r = scan_paths(paths, builtin_rules().unwrap(), &Window::default()).unwrap();
     r.findings
         .iter()
@@ -37,7 +48,12 @@ fn summary(paths: &[PathBuf]) -> Vec<(String, String, Vec<(String, u64)>)> {
             let ev: Vec<(String, u64)> = f
                 .events
                 .iter()
-                .map(|&i| (r.loaded.events[i].channel.to_string(), r.loaded.events[i].record_id))
+                .map(|&i| {
+                    (
+                        r.loaded.events[i].channel.to_string(),
+                        r.loaded.events[i].record_id,
+                    )
+                })
                 .collect();
             (f.rule_id.clone(), f.host.to_string(), ev)
         })
@@ -47,7 +63,12 @@ fn summary(paths: &[PathBuf]) -> Vec<(String, String, Vec<(String, u64)>)> {
 #[test]
 fn every_format_finds_the_same_in_the_attack_scenarios() {
     let td = common::testdata();
-    for scen in ["mmc_sysmon_recent", "mshta_sysmon_2019", "rpc_security", "dup_sysmon3_5156"] {
+    for scen in [
+        "mmc_sysmon_recent",
+        "mshta_sysmon_2019",
+        "rpc_security",
+        "dup_sysmon3_5156",
+    ] {
         let dir = td.join(scen);
         let want = summary(std::slice::from_ref(&dir));
         assert!(!want.is_empty(), "{scen} must find something");
@@ -57,7 +78,11 @@ fn every_format_finds_the_same_in_the_attack_scenarios() {
         for host in std::fs::read_dir(&dir).unwrap() {
             for f in std::fs::read_dir(host.unwrap().path()).unwrap() {
                 let f = f.unwrap().path();
-                let stem = format!("{}-{}", f.parent().unwrap().file_name().unwrap().to_string_lossy(), f.file_stem().unwrap().to_string_lossy());
+                let stem = format!(
+                    "{}-{}",
+                    f.parent().unwrap().file_name().unwrap().to_string_lossy(),
+                    f.file_stem().unwrap().to_string_lossy()
+                );
                 let x = tmp.path().join(format!("{stem}.xml"));
                 let j = tmp.path().join(format!("{stem}.jsonl"));
                 export(&f, &x, true);
@@ -76,10 +101,32 @@ fn nxlog_sample_reads_and_finds_nothing() {
     let Some(c) = common::corpus("nxlog_sample_reads_and_finds_nothing") else {
         return;
     };
-    let r = scan_paths(&[c.join("nxlog-json")], builtin_rules().unwrap(), &Window::default()).unwrap();
+    let r = scan_paths(
+        &[c.join("nxlog-json")],
+        builtin_rules().unwrap(),
+        &Window::default(),
+    )
+    .unwrap();
     assert_eq!(r.loaded.inputs[0].stats.records_read, 1200);
-    assert_eq!(r.graph.hosts.len(), 3, "{:?}", r.graph.hosts.keys().collect::<Vec<_>>());
+    assert_eq!(
+        r.graph.hosts.len(),
+        3,
+        "{:?}",
+        r.graph.hosts.keys().collect::<Vec<_>>()
+    );
     assert!(r.findings.is_empty(), "{:?}", r.findings);
-    let attacker = r.loaded.events.iter().filter_map(|e| e.process()).find(|p| p.command_line.as_deref().is_some_and(|c| c.contains("MoveExcel4.exe 172.18.39.6")));
-    assert!(attacker.is_some(), "the attacker-side process creation is read");
+    let attacker = r
+        .loaded
+        .events
+        .iter()
+        .filter_map(|e| e.process())
+        .find(|p| {
+            p.command_line
+                .as_deref()
+                .is_some_and(|c| c.contains("MoveExcel4.exe 172.18.39.6"))
+        });
+    assert!(
+        attacker.is_some(),
+        "the attacker-side process creation is read"
+    );
 }

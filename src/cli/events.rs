@@ -34,7 +34,8 @@ pub fn run(a: EventsArgs, quiet: bool) -> Result<i32> {
     match a.format {
         EventsFormat::Jsonl => {
             for e in &loaded.events {
-                serde_json::to_writer(&mut out, &event_json(e))?;
+                let line = serde_json::to_string(&event_json(e))?;
+                out.write_all(crate::display::json_term(&line).as_bytes())?;
                 out.write_all(b"\n")?;
             }
         }

@@ -293,6 +293,15 @@ pub fn run(a: ScanArgs, quiet: bool, _threads: Option<usize>) -> Result<i32> {
     if !quiet {
         eprint!("{}", super::events::summary(&r.loaded));
     }
+    // Printed even with -q: findings may have been missed.
+    for run in r.runs.iter().filter(|x| x.evicted > 0) {
+        eprintln!(
+            "dcomhunt: warning: rule {} dropped {} pending sequence(s) at its memory cap ({}); findings may be missing (see \"evicted\" in the manifest)",
+            term(&run.rule_id),
+            run.evicted,
+            crate::eql::DEFAULT_PENDING_CAP
+        );
+    }
     if let Some(dir) = &a.output {
         let written = write_reports(dir, &a, &w, &r, started)?;
         if !quiet {
@@ -314,7 +323,8 @@ pub fn run(a: ScanArgs, quiet: bool, _threads: Option<usize>) -> Result<i32> {
     match a.format {
         ScanFormat::Jsonl => {
             for f in &r.findings {
-                serde_json::to_writer(&mut out, &finding_json(f, &r))?;
+                let line = serde_json::to_string(&finding_json(f, &r))?;
+                out.write_all(crate::display::json_term(&line).as_bytes())?;
                 out.write_all(b"\n")?;
             }
         }

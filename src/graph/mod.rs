@@ -17,7 +17,7 @@ use crate::event::{Direction, Event, Kind, LocalSide, basename, synthetic_id};
 use crate::normalize::norm_ip;
 use crate::time::Ts;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 /// Sysmon 3 and 5156 records of one connection are merged when they are at most this far apart.
@@ -192,10 +192,13 @@ impl HostGraph {
     }
 
     /// Ancestors of a node, nearest first.
+    /// Stops at a cycle (linear time: a visited set, not a scan of the list so far).
     pub fn ancestors(&self, mut n: usize) -> Vec<usize> {
         let mut out = Vec::new();
+        let mut seen: HashSet<usize> = HashSet::new();
+        seen.insert(n);
         while let Some(p) = self.procs[n].parent {
-            if out.contains(&p) || p == n {
+            if !seen.insert(p) {
                 break;
             }
             out.push(p);
@@ -205,11 +208,15 @@ impl HostGraph {
     }
 
     /// All descendants of a node, depth-first in start order.
+    /// Time linear in the subtree's size (a visited set, not a scan of the list so far), so a
+    /// host with millions of processes stays fast.
     pub fn descendants(&self, n: usize) -> Vec<usize> {
         let mut out = Vec::new();
+        let mut seen: HashSet<usize> = HashSet::new();
+        seen.insert(n);
         let mut stack: Vec<usize> = self.procs[n].children.iter().rev().copied().collect();
         while let Some(c) = stack.pop() {
-            if out.contains(&c) {
+            if !seen.insert(c) {
                 continue;
             }
             out.push(c);
@@ -508,10 +515,11 @@ impl HostGraph {
     fn add_edge(&mut self, n: usize, i: usize, e: &Event, net: &crate::event::Network) -> usize {
         let (lip, rip) = (norm_ip(&net.local_ip), norm_ip(&net.remote_ip));
         // Same connection already seen from the other source?
+        // Edges are appended in time order: walk back only as far as the merge window.
         for &ei in self.procs[n].edges.iter().rev() {
             let ed = &self.edges[ei];
-            if e.time.ticks_since(ed.time).abs() > MERGE_WINDOW_TICKS {
-                continue;
+            if e.time.ticks_since(ed.time) > MERGE_WINDOW_TICKS {
+                break;
             }
             if ed.direction == net.direction
                 && ed.transport == net.transport

@@ -126,6 +126,9 @@ pub fn text(g: &HostGraph, opts: &TreeOpts) -> String {
     out
 }
 
+/// The deepest tree level drawn (bounds recursion and the indentation's size).
+pub const MAX_TREE_DEPTH: usize = 256;
+
 #[allow(clippy::too_many_arguments)]
 fn walk(
     g: &HostGraph,
@@ -146,7 +149,10 @@ fn walk(
         .copied()
         .filter(|&c| keep.is_none_or(|k| k[c]))
         .collect();
-    let deeper = max.is_none_or(|m| depth < m);
+    // A fabricated parent chain can be arbitrarily deep (or, with --focus, cyclic): the
+    // recursion stops at MAX_TREE_DEPTH whatever --depth says, instead of overflowing the stack.
+    let capped = depth >= MAX_TREE_DEPTH;
+    let deeper = !capped && max.is_none_or(|m| depth < m);
     for &e in &g.procs[n].edges {
         let bar = if children.is_empty() || !deeper {
             "   "
@@ -157,9 +163,14 @@ fn walk(
     }
     if !deeper {
         if !children.is_empty() {
+            let why = if capped {
+                format!("deeper than {MAX_TREE_DEPTH} levels, not drawn")
+            } else {
+                "below --depth".to_owned()
+            };
             let _ = writeln!(
                 out,
-                "{child_prefix}   … {} child process(es) below --depth",
+                "{child_prefix}   … {} child process(es) {why}",
                 children.len()
             );
         }

@@ -5,14 +5,15 @@
 //! TimeCreated FILETIME at 6, EventRecordID u64 at 10) and the event id is not one we keep, the
 //! record is counted and skipped. Everything else is rendered to JSON and read field by field.
 
-use super::json_event::record_from_event_json;
+use super::json_event::record_from_event_json_bytes;
 use crate::record::{Damage, Provenance, RawRecord, ReadStats, wanted_event_id};
 use crate::time::Ts;
 use evtx::binxml::value_variant::BinXmlValue;
 use evtx::{EvtxChunkData, EvtxParser, EvtxRecord, ParserSettings};
 use rayon::prelude::*;
+use sha2::{Digest, Sha256};
 use std::fs::File;
-use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::io::{BufReader, Cursor, Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -28,13 +29,57 @@ struct ChunkOut {
     damage: Vec<Damage>,
 }
 
+/// Files up to this size are read into memory in one go (and hashed from there by
+/// [`read_hashed`]); larger ones are streamed, so memory stays bounded by this times the threads.
+pub const WHOLE_FILE_MAX: u64 = 64 << 20;
+
 /// Read one EVTX file. Never fails as a whole once the file opened: damage is reported in the
 /// stats and everything readable is returned.
 pub fn read(path: &Path, display: &Arc<str>) -> std::io::Result<(Vec<RawRecord>, ReadStats)> {
-    let mut stats = ReadStats::default();
     let file = File::open(path)?;
     let size = file.metadata()?.len();
-    let mut reader = BufReader::new(file);
+    if size <= WHOLE_FILE_MAX {
+        let bytes = read_whole(file, size)?;
+        let size = bytes.len() as u64;
+        read_from(Cursor::new(bytes), size, display)
+    } else {
+        read_from(BufReader::new(file), size, display)
+    }
+}
+
+/// [`read`], and the file's size and SHA-256 (lower-case hex) computed from the very bytes that
+/// were parsed: a file that fits in [`WHOLE_FILE_MAX`] is read from disk once, not once to hash
+/// and again to parse.
+pub fn read_hashed(
+    path: &Path,
+    display: &Arc<str>,
+) -> std::io::Result<(Vec<RawRecord>, ReadStats, (u64, String))> {
+    let file = File::open(path)?;
+    let size = file.metadata()?.len();
+    if size <= WHOLE_FILE_MAX {
+        let bytes = read_whole(file, size)?;
+        let hash = (bytes.len() as u64, hex::encode(Sha256::digest(&bytes)));
+        let (records, stats) = read_from(Cursor::new(bytes), hash.0, display)?;
+        Ok((records, stats, hash))
+    } else {
+        let hash = crate::discover::hash_file(path)?;
+        let (records, stats) = read_from(BufReader::new(file), size, display)?;
+        Ok((records, stats, hash))
+    }
+}
+
+fn read_whole(mut file: File, size: u64) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::with_capacity(size as usize + 1);
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+fn read_from<R: Read + Seek>(
+    mut reader: R,
+    size: u64,
+    display: &Arc<str>,
+) -> std::io::Result<(Vec<RawRecord>, ReadStats)> {
+    let mut stats = ReadStats::default();
     // The header, read by hand first: the crate refuses some damaged headers we still want to
     // describe (and a header-only file is "truncated", not "empty").
     let mut head = vec![0u8; FILE_HEADER_SIZE as usize];
@@ -66,11 +111,7 @@ pub fn read(path: &Path, display: &Arc<str>) -> std::io::Result<(Vec<RawRecord>,
         stats.truncated = true;
         stats.notes.push(format!(
             "header names {header_chunks} chunk(s), file holds {whole_chunks} whole chunk(s){}",
-            if partial {
-                " and a partial one"
-            } else {
-                ""
-            }
+            if partial { " and a partial one" } else { "" }
         ));
     } else if whole_chunks == 0 && next_record_id > 1 {
         stats.truncated = true;
@@ -108,17 +149,18 @@ pub fn read(path: &Path, display: &Arc<str>) -> std::io::Result<(Vec<RawRecord>,
     let settings = Arc::new(ParserSettings::default().indent(false));
     let mut records = Vec::new();
     let mut batch: Vec<EvtxChunkData> = Vec::with_capacity(CHUNK_BATCH);
-    let flush = |batch: &mut Vec<EvtxChunkData>, records: &mut Vec<RawRecord>, stats: &mut ReadStats| {
-        let outs: Vec<ChunkOut> = std::mem::take(batch)
-            .into_par_iter()
-            .map(|chunk| read_chunk(chunk, &settings, display))
-            .collect();
-        for out in outs {
-            stats.records_read += out.read;
-            stats.damage.extend(out.damage);
-            records.extend(out.records);
-        }
-    };
+    let flush =
+        |batch: &mut Vec<EvtxChunkData>, records: &mut Vec<RawRecord>, stats: &mut ReadStats| {
+            let outs: Vec<ChunkOut> = std::mem::take(batch)
+                .into_par_iter()
+                .map(|chunk| read_chunk(chunk, &settings, display))
+                .collect();
+            for out in outs {
+                stats.records_read += out.read;
+                stats.damage.extend(out.damage);
+                records.extend(out.records);
+            }
+        };
     for chunk in parser.chunks() {
         match chunk {
             Ok(c) => {
@@ -181,7 +223,11 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
     s
 }
 
-fn read_chunk(mut data: EvtxChunkData, settings: &Arc<ParserSettings>, display: &Arc<str>) -> ChunkOut {
+fn read_chunk(
+    mut data: EvtxChunkData,
+    settings: &Arc<ParserSettings>,
+    display: &Arc<str>,
+) -> ChunkOut {
     let number = data.number.unwrap_or(0);
     let base = FILE_HEADER_SIZE + number * CHUNK_SIZE;
     let declared = data
@@ -226,21 +272,20 @@ fn read_chunk(mut data: EvtxChunkData, settings: &Arc<ParserSettings>, display: 
                     line: None,
                 };
                 match rec.into_json_bytes() {
-                    Ok(json) => match serde_json::from_slice::<serde_json::Value>(&json.data) {
-                        Ok(v) => {
-                            if let Some(mut r) = record_from_event_json(&v, prov) {
-                                if !wanted_event_id(r.event_id) {
-                                    continue;
-                                }
-                                if r.record_id.is_none() {
-                                    r.record_id = Some(header_id);
-                                }
-                                if r.time.is_none() {
-                                    r.time = header_time;
-                                }
-                                out.records.push(r);
+                    Ok(json) => match record_from_event_json_bytes(&json.data, prov) {
+                        Ok(Some(mut r)) => {
+                            if !wanted_event_id(r.event_id) {
+                                continue;
                             }
+                            if r.record_id.is_none() {
+                                r.record_id = Some(header_id);
+                            }
+                            if r.time.is_none() {
+                                r.time = header_time;
+                            }
+                            out.records.push(r);
                         }
+                        Ok(None) => {}
                         Err(e) => out.damage.push(Damage {
                             chunk: Some(number),
                             offset: Some(offset),
@@ -254,14 +299,21 @@ fn read_chunk(mut data: EvtxChunkData, settings: &Arc<ParserSettings>, display: 
                         offset: Some(offset),
                         line: None,
                         records_lost: Some(1),
-                        reason: format!("record {header_id} cannot be rendered: {}", error_chain(&e)),
+                        reason: format!(
+                            "record {header_id} cannot be rendered: {}",
+                            error_chain(&e)
+                        ),
                     }),
                 }
             }
             Err(e) => {
                 let (off, id) = match &e {
-                    evtx::err::EvtxError::FailedToReadRecordAt { offset, .. } => (Some(base + offset), None),
-                    evtx::err::EvtxError::FailedToParseRecord { record_id, .. } => (None, Some(*record_id)),
+                    evtx::err::EvtxError::FailedToReadRecordAt { offset, .. } => {
+                        (Some(base + offset), None)
+                    }
+                    evtx::err::EvtxError::FailedToParseRecord { record_id, .. } => {
+                        (None, Some(*record_id))
+                    }
                     _ => (None, None),
                 };
                 let mut reason = error_chain(&e);

@@ -169,6 +169,8 @@ struct HostWriter {
     rng: Rng,
     host_index: u64,
     next_guid: u64,
+    /// PIDs of processes that have not exited: Windows never reuses those.
+    pids_in_use: std::collections::HashSet<u32>,
     events: u64,
 }
 
@@ -193,6 +195,17 @@ impl HostWriter {
         }))
     }
 
+    /// A random PID that no living process holds (PIDs are reused only after an exit).
+    fn free_pid(&mut self) -> u32 {
+        const SLOTS: u32 = 60_000;
+        let start = self.rng.below(u64::from(SLOTS)) as u32;
+        // Probe from a random slot; a host can't hold more live processes than slots.
+        (0..SLOTS)
+            .map(|k| 400 + 4 * ((start + k) % SLOTS))
+            .find(|&pid| self.pids_in_use.insert(pid))
+            .unwrap_or(400 + 4 * start)
+    }
+
     fn new_proc(&mut self, image: &str, command_line: &str, user: &str) -> Proc {
         self.next_guid += 1;
         let mut guid = [0u8; 16];
@@ -200,7 +213,7 @@ impl HostWriter {
         guid[8..16].copy_from_slice(&self.next_guid.to_be_bytes());
         Proc {
             guid,
-            pid: 400 + 4 * self.rng.below(6000) as u32,
+            pid: self.free_pid(),
             image: image.to_owned(),
             command_line: command_line.to_owned(),
             user: user.to_owned(),
@@ -434,6 +447,7 @@ fn background(
         let i = h.rng.below(live.len() as u64) as usize;
         let p = live.swap_remove(i);
         h.exit(t, &p)?;
+        h.pids_in_use.remove(&p.pid);
     } else if roll < 45 {
         // Allow-listed DCOM servers started by DcomLaunch.
         let (image, cl) = *h.rng.pick(&[
@@ -612,6 +626,7 @@ fn write_host(
         rng: Rng(opts.seed ^ (index as u64).wrapping_mul(0x2545_f491_4f6c_dd1d)),
         host_index: index as u64,
         next_guid: 0,
+        pids_in_use: std::collections::HashSet::new(),
         events: 0,
         name,
         dir,

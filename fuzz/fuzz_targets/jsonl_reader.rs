@@ -1,0 +1,22 @@
+//! `cargo +nightly fuzz run jsonl_reader`: both JSON lines readers (evtx_dump and NXLog) never
+//! panic, whatever the bytes. The first byte picks the flavor.
+#![no_main]
+
+use dcomhunt::ingest::{self, jsonl};
+use libfuzzer_sys::fuzz_target;
+use std::sync::Arc;
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&sel, rest)) = data.split_first() else {
+        return;
+    };
+    let flavor = if sel & 1 == 0 {
+        jsonl::Flavor::EvtxDump
+    } else {
+        jsonl::Flavor::Nxlog
+    };
+    let display: Arc<str> = Arc::from("fuzz.jsonl");
+    let _ = ingest::sniff(rest);
+    let (records, stats) = jsonl::read_from(rest, &display, flavor, &|_| true);
+    assert!(records.len() as u64 <= stats.records_read);
+});

@@ -1,0 +1,326 @@
+//! The binary as a user runs it: events, tree, rules, timeline, dev, exit codes.
+
+mod common;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn bin() -> Command {
+    Command::cargo_bin("dcomhunt").unwrap()
+}
+
+fn td(p: &str) -> String {
+    common::testdata().join(p).to_string_lossy().into_owned()
+}
+
+#[test]
+fn scan_of_the_bundled_example_finds_the_mmc_attack() {
+    bin()
+        .args(["scan", &td("example")])
+        .assert()
+        .code(3)
+        .stdout(predicate::str::contains(
+            "Incoming DCOM Lateral Movement with MMC (any client port)",
+        ))
+        .stdout(predicate::str::contains("10.0.2.19:33474"))
+        .stdout(predicate::str::contains("whoami  /all"))
+        .stderr(predicate::str::contains("read 3 file(s)"));
+}
+
+#[test]
+fn events_jsonl_has_the_documented_keys() {
+    let out = bin()
+        .args(["events", "--format", "jsonl", "-q", &td("mmc_sysmon_2019")])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let lines: Vec<serde_json::Value> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(lines.len() > 5);
+    for k in [
+        "host",
+        "time",
+        "channel",
+        "provider",
+        "event_id",
+        "record_id",
+        "file",
+        "chunk",
+        "kind",
+    ] {
+        assert!(lines.iter().all(|l| l.get(k).is_some()), "key {k}");
+    }
+    let net = lines
+        .iter()
+        .find(|l| l["kind"] == "network" && l["direction"] == "ingress")
+        .expect("an inbound connection");
+    for k in [
+        "transport",
+        "local_ip",
+        "local_port",
+        "remote_ip",
+        "remote_port",
+        "source_ip",
+        "source_port",
+        "destination_ip",
+        "destination_port",
+        "local_side",
+    ] {
+        assert!(net.get(k).is_some(), "network key {k}");
+    }
+    // 2019-era Sysmon: local side in Source*, decided by SourceHostname.
+    assert_eq!(net["local_side"], "hostname");
+    assert_eq!(net["destination_ip"], net["local_ip"]);
+    let t = net["time"].as_str().unwrap();
+    assert!(t.ends_with('Z') && t.len() == 28, "{t}");
+    let p = lines.iter().find(|l| l["kind"] == "process_start").unwrap();
+    for k in [
+        "entity_id",
+        "pid",
+        "image",
+        "command_line",
+        "parent_entity_id",
+        "parent_pid",
+        "parent_image",
+        "parent_command_line",
+        "user",
+    ] {
+        assert!(p.get(k).is_some(), "process key {k}");
+    }
+}
+
+#[test]
+fn events_output_is_the_same_for_any_thread_count_and_path_order() {
+    let a = bin()
+        .args([
+            "events",
+            "--format",
+            "jsonl",
+            "-q",
+            "--threads",
+            "1",
+            &td("mmc_security"),
+            &td("mshta_sysmon_recent"),
+        ])
+        .output()
+        .unwrap();
+    let b = bin()
+        .args([
+            "events",
+            "--format",
+            "jsonl",
+            "-q",
+            "--threads",
+            "2",
+            &td("mshta_sysmon_recent"),
+            &td("mmc_security"),
+        ])
+        .output()
+        .unwrap();
+    assert!(!a.stdout.is_empty());
+    assert_eq!(a.stdout, b.stdout);
+}
+
+#[test]
+fn tree_focus_depth_and_json() {
+    let out = bin()
+        .args(["tree", "-q", "--process", "mmc.exe", &td("example")])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let s = String::from_utf8(out).unwrap();
+    assert!(s.contains("[3572] mmc.exe"), "{s}");
+    assert!(s.contains("← 10.0.2.19:33474 → :49163 tcp"), "{s}");
+    assert!(
+        s.contains("svchost.exe  C:\\Windows\\system32\\svchost.exe -k DcomLaunch"),
+        "ancestors shown: {s}"
+    );
+    assert!(!s.contains("chrome.exe"), "unrelated processes hidden: {s}");
+    let shallow = bin()
+        .args([
+            "tree",
+            "-q",
+            "--process",
+            "mmc.exe",
+            "--depth",
+            "0",
+            &td("example"),
+        ])
+        .output()
+        .unwrap();
+    let shallow = String::from_utf8(shallow.stdout).unwrap();
+    assert!(!shallow.contains("whoami"), "{shallow}");
+    assert!(
+        shallow.contains("child process(es) below --depth"),
+        "{shallow}"
+    );
+    let js = bin()
+        .args([
+            "tree",
+            "-q",
+            "--format",
+            "json",
+            "--process",
+            "3572",
+            &td("example"),
+        ])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&js.stdout).unwrap();
+    let procs = v[0]["processes"].as_array().unwrap();
+    let mmc = procs.iter().find(|p| p["pid"] == 3572).unwrap();
+    assert_eq!(mmc["connections"][0]["direction"], "ingress");
+    assert_eq!(mmc["connections"][0]["remote_port"], 33474);
+    assert_eq!(mmc["children"].as_array().unwrap().len(), 3);
+    bin()
+        .args(["tree", "-q", "--process", "nosuch.exe", &td("example")])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no process matches"));
+    bin()
+        .args(["tree", "-q", "--host", "NOPE", &td("example")])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no host named"));
+}
+
+#[test]
+fn pid_reuse_resolves_each_5156_to_the_right_process() {
+    let out = bin()
+        .args(["tree", "-q", "--format", "json", &td("pid_reuse")])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let procs = v[0]["processes"].as_array().unwrap();
+    // Every connection sits on a logged process whose image matches the 5156's Application.
+    let mut n = 0;
+    for p in procs {
+        let conns = p["connections"].as_array().unwrap().len();
+        if conns > 0 {
+            n += conns;
+            assert_eq!(
+                p["origin"], "logged",
+                "a 5156 fell back to a synthetic node: {p}"
+            );
+        }
+    }
+    assert!(n >= 2, "the scenario has connections");
+    let pids: Vec<&serde_json::Value> = procs.iter().map(|p| &p["pid"]).collect();
+    let reused = pids
+        .iter()
+        .filter(|p| pids.iter().filter(|q| q == p).count() > 1)
+        .count();
+    assert!(reused >= 2, "a PID is used by two processes");
+}
+
+#[test]
+fn rules_list_and_check() {
+    bin()
+        .args(["rules", "list"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "51ce96fb-9e52-4dad-b0ba-99b54440fc9a",
+        ))
+        .stdout(predicate::str::contains(
+            "d58035ff-0bac-4c61-a7f4-f58939ff9764",
+        ));
+    let rules = common::testdata().join("../rules");
+    bin()
+        .args(["rules", "check", "--rules", &rules.to_string_lossy()])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("ok").count(4));
+    let bad = common::testdata().join("../tests/data/eql_unsupported_function.toml");
+    bin()
+        .args(["rules", "check", &bad.to_string_lossy()])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("ERROR"));
+}
+
+#[test]
+fn timeline_marks_findings_and_filters() {
+    let out = bin()
+        .args(["timeline", "-q", &td("mshta_sysmon_recent")])
+        .assert()
+        .code(3)
+        .get_output()
+        .stdout
+        .clone();
+    let s = String::from_utf8(out).unwrap();
+    assert_eq!(s.matches("◆").count(), 2, "{s}");
+    bin()
+        .args([
+            "timeline",
+            "-q",
+            "--from",
+            "2100-01-01",
+            &td("mshta_sysmon_recent"),
+        ])
+        .assert()
+        .stdout(predicate::str::contains("No events"));
+    bin()
+        .args([
+            "timeline",
+            "-q",
+            "--from",
+            "yesterday",
+            &td("mshta_sysmon_recent"),
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--from"));
+    let tz = bin()
+        .args([
+            "timeline",
+            "-q",
+            "--tz",
+            "+02:00",
+            &td("mshta_sysmon_recent"),
+        ])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8(tz.stdout).unwrap().contains("+02:00"));
+}
+
+#[test]
+fn rule_filter_and_unknown_rule() {
+    bin()
+        .args([
+            "scan",
+            "-q",
+            "--rule",
+            "51ce96fb-9e52-4dad-b0ba-99b54440fc9a",
+            &td("example"),
+        ])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("No findings"));
+    bin()
+        .args(["scan", "-q", "--rule", "nope", &td("example")])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no such rule id"));
+}
+
+#[test]
+fn dev_fixtures_are_current() {
+    bin()
+        .args([
+            "dev",
+            "fixtures",
+            "--check",
+            "--testdata",
+            &common::testdata().to_string_lossy(),
+        ])
+        .assert()
+        .code(0);
+}
