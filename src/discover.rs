@@ -96,12 +96,32 @@ fn discover_with(args: &[PathBuf], hash: bool) -> Result<Discovery> {
         seen.insert(key)
     });
     if d.inputs.is_empty() {
+        let mut detail = String::new();
+        if !d.skipped.is_empty() {
+            let shown: Vec<String> = d
+                .skipped
+                .iter()
+                .take(3)
+                .map(|s| format!("{}: {}", s.path, s.reason))
+                .collect();
+            let more = d.skipped.len().saturating_sub(3);
+            detail = format!(
+                " (skipped {}{})",
+                shown.join("; "),
+                if more > 0 {
+                    format!("; and {more} more")
+                } else {
+                    String::new()
+                }
+            );
+        }
         return Err(Error::NoEventLogs {
             paths: args
                 .iter()
                 .map(|p| p.display().to_string())
                 .collect::<Vec<_>>()
                 .join(", "),
+            detail,
         });
     }
     Ok(d)
@@ -154,6 +174,16 @@ fn examine(display: String, path: PathBuf, hash: bool) -> std::result::Result<In
         path: display.clone(),
         reason,
     };
+    // Only regular files are opened: a FIFO would block the run, a device could be endless.
+    match std::fs::metadata(&path) {
+        Ok(m) if m.is_file() => {}
+        Ok(_) => {
+            return Err(skip(
+                "not a regular file (FIFO, socket or device): not opened".into(),
+            ));
+        }
+        Err(e) => return Err(skip(format!("cannot read: {e}"))),
+    }
     let format = match sniff_path(&path) {
         Ok(Some(f)) => f,
         Ok(None) => {

@@ -17,8 +17,8 @@ pub enum Error {
     BadGlob { pattern: String, reason: String },
     #[error("{pattern}: the pattern matches no file")]
     GlobNoMatch { pattern: String },
-    #[error("no event logs found in {paths}")]
-    NoEventLogs { paths: String },
+    #[error("no event logs found in {paths}{detail}")]
+    NoEventLogs { paths: String, detail: String },
     #[error("{path}: {reason}")]
     BadInput { path: PathBuf, reason: String },
 }

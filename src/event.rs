@@ -168,6 +168,10 @@ pub struct Network {
     pub remote_port: Option<u16>,
     /// How the local side was decided.
     pub local_side: LocalSide,
+    /// The raw `Source*` fields were taken as the local side (kept to decide again with more
+    /// evidence; see `normalize::redecide_local_side`).
+    #[serde(skip)]
+    pub source_was_local: bool,
     pub user: Option<String>,
 }
 

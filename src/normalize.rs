@@ -99,6 +99,22 @@ impl HostAddresses {
         HostAddresses(m)
     }
 
+    /// Learn from normalized events (egress: the local side is the initiator).
+    pub fn learn_events(events: &[Event]) -> HostAddresses {
+        let mut m: HashMap<String, HashSet<String>> = HashMap::new();
+        for e in events {
+            if let Some(n) = e.network()
+                && n.direction == Direction::Egress
+            {
+                let ip = norm_ip(&n.local_ip);
+                if !ip.is_empty() && !is_loopback(&ip) && !is_unspecified(&ip) {
+                    m.entry(host_key(&e.host)).or_default().insert(ip);
+                }
+            }
+        }
+        HostAddresses(m)
+    }
+
     pub fn contains(&self, host: &str, ip: &str) -> bool {
         self.0
             .get(&host_key(host))
@@ -118,6 +134,51 @@ pub fn normalize(records: &[RawRecord]) -> Vec<Event> {
         .iter()
         .filter_map(|r| normalize_one(r, &addrs, &mut interner))
         .collect()
+}
+
+/// Decide again, with the host addresses learned from every input, the local side of inbound
+/// connections that no hostname field decided. Gives the same result as normalizing all
+/// records of a host together.
+pub fn redecide_local_side(events: &mut [Event], addrs: &HostAddresses) {
+    for e in events.iter_mut() {
+        let host = e.host.clone();
+        let sysmon = e.channel.eq_ignore_ascii_case(SYSMON_CHANNEL);
+        let Kind::Network(n) = &mut e.kind else {
+            continue;
+        };
+        if n.direction != Direction::Ingress
+            || matches!(n.local_side, LocalSide::Hostname | LocalSide::Initiator)
+        {
+            continue;
+        }
+        let (l, r) = (
+            (n.local_ip.clone(), n.local_port),
+            (n.remote_ip.clone(), n.remote_port),
+        );
+        let (src, dst) = if n.source_was_local { (l, r) } else { (r, l) };
+        let a = Side {
+            ip: &src.0,
+            port: src.1,
+            hostname: None,
+        };
+        let b = Side {
+            ip: &dst.0,
+            port: dst.1,
+            hostname: None,
+        };
+        let (src_local, why) = source_is_local(&a, &b, &host, addrs, !sysmon);
+        let (lo, re) = if src_local {
+            (&src, &dst)
+        } else {
+            (&dst, &src)
+        };
+        n.local_ip = lo.0.clone();
+        n.local_port = lo.1;
+        n.remote_ip = re.0.clone();
+        n.remote_port = re.1;
+        n.local_side = why;
+        n.source_was_local = src_local;
+    }
 }
 
 fn normalize_one(r: &RawRecord, addrs: &HostAddresses, interner: &mut Interner) -> Option<Event> {
@@ -341,7 +402,7 @@ fn build_network(
     host: &str,
     addrs: &HostAddresses,
     default_source_local: bool,
-) -> (String, Option<u16>, String, Option<u16>, LocalSide) {
+) -> (String, Option<u16>, String, Option<u16>, LocalSide, bool) {
     let (src_local, why) = match direction {
         Direction::Egress => (true, LocalSide::Initiator),
         Direction::Ingress => source_is_local(&a, &b, host, addrs, default_source_local),
@@ -353,6 +414,7 @@ fn build_network(
         r.ip.trim().to_string(),
         r.port,
         why,
+        src_local,
     )
 }
 
@@ -373,7 +435,7 @@ fn sysmon_network(r: &RawRecord, host: &str, addrs: &HostAddresses) -> Network {
         hostname: r.get("DestinationHostname"),
     };
     // Recent Sysmon puts the remote initiator of an inbound connection in Source*.
-    let (local_ip, local_port, remote_ip, remote_port, local_side) =
+    let (local_ip, local_port, remote_ip, remote_port, local_side, source_was_local) =
         build_network(direction, a, b, host, addrs, false);
     Network {
         entity_id: guid(r.get("ProcessGuid")),
@@ -386,6 +448,7 @@ fn sysmon_network(r: &RawRecord, host: &str, addrs: &HostAddresses) -> Network {
         remote_ip,
         remote_port,
         local_side,
+        source_was_local,
         user: opt(r.get("User")),
     }
 }
@@ -407,7 +470,7 @@ fn security_5156(r: &RawRecord, host: &str, addrs: &HostAddresses) -> Network {
         hostname: None,
     };
     // Microsoft documents Source* as the local side of a 5156 in both directions.
-    let (local_ip, local_port, remote_ip, remote_port, local_side) =
+    let (local_ip, local_port, remote_ip, remote_port, local_side, source_was_local) =
         build_network(direction, a, b, host, addrs, true);
     Network {
         entity_id: None,
@@ -423,6 +486,7 @@ fn security_5156(r: &RawRecord, host: &str, addrs: &HostAddresses) -> Network {
         remote_ip,
         remote_port,
         local_side,
+        source_was_local,
         user: None,
     }
 }

@@ -5,12 +5,15 @@ use crate::discover::{Discovery, Input, Skipped, discover_unhashed, hash_file};
 use crate::error::Result;
 use crate::event::Event;
 use crate::ingest;
-use crate::normalize::{is_kept, normalize};
-use crate::record::{Damage, RawRecord, ReadStats};
+use crate::normalize::{HostAddresses, is_kept, normalize, redecide_local_side};
+use crate::record::{Damage, ReadStats};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// One input and what reading it gave.
 #[derive(Debug, Clone, Serialize)]
@@ -45,6 +48,28 @@ impl Loaded {
     }
 }
 
+/// Show a progress bar on stderr while reading (only drawn when stderr is a terminal).
+static PROGRESS: AtomicBool = AtomicBool::new(false);
+
+/// Turn the progress bar on or off for this process (the CLI: on unless `--quiet`).
+pub fn set_progress(on: bool) {
+    PROGRESS.store(on, Ordering::Relaxed);
+}
+
+fn progress_bar(inputs: &[Input]) -> ProgressBar {
+    if !PROGRESS.load(Ordering::Relaxed) || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let total: u64 = inputs.iter().map(|i| i.size).sum();
+    let pb = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template("{spinner} reading {pos}/{len} files… {msg}")
+    {
+        pb.set_style(style);
+    }
+    pb.set_length(inputs.len() as u64);
+    pb
+}
+
 /// Discover, read and normalize the given paths.
 pub fn load(paths: &[PathBuf]) -> Result<Loaded> {
     // Hashed while parsing (see `load_inputs`): each file is read from disk once.
@@ -55,7 +80,8 @@ pub fn load(paths: &[PathBuf]) -> Result<Loaded> {
 /// Read and normalize already discovered inputs. An input whose `sha256` is empty (see
 /// [`crate::discover::discover_unhashed`]) gets its size and hash here, from the bytes parsed.
 pub fn load_inputs(inputs: Vec<Input>, skipped: Vec<Skipped>) -> Loaded {
-    let read: Vec<(Input, Vec<RawRecord>, ReadStats)> = inputs
+    let pb = progress_bar(&inputs);
+    let read: Vec<(InputReport, Vec<Event>)> = inputs
         .into_par_iter()
         .map(|mut input| {
             let result = if !input.sha256.is_empty() {
@@ -87,23 +113,31 @@ pub fn load_inputs(inputs: Vec<Input>, skipped: Vec<Skipped>) -> Loaded {
                     },
                 ),
             };
-            (input, records, stats)
+            // Normalize right away so the raw records of only a few files are alive at once.
+            let mut kept = BTreeMap::new();
+            for r in records.iter().filter(|r| is_kept(r)) {
+                *kept
+                    .entry(format!("{}:{}", r.channel, r.event_id))
+                    .or_insert(0) += 1;
+            }
+            let events = normalize(&records);
+            drop(records);
+            pb.inc(1);
+            (InputReport { input, stats, kept }, events)
         })
         .collect();
-    let mut all = Vec::new();
+    pb.finish_and_clear();
     let mut reports = Vec::with_capacity(read.len());
-    for (input, records, stats) in read {
-        let mut kept = BTreeMap::new();
-        for r in records.iter().filter(|r| is_kept(r)) {
-            *kept
-                .entry(format!("{}:{}", r.channel, r.event_id))
-                .or_insert(0) += 1;
-        }
-        all.extend(records);
-        reports.push(InputReport { input, stats, kept });
+    let mut events = Vec::with_capacity(read.iter().map(|(_, e)| e.len()).sum());
+    for (report, evs) in read {
+        reports.push(report);
+        events.extend(evs);
     }
-    let mut events = normalize(&all);
-    drop(all);
+    // The host's own addresses are learned across all its files (a Sysmon log's outbound
+    // connections can decide a Security log's inbound ones): decide again what one file alone
+    // could not.
+    let addrs = HostAddresses::learn_events(&events);
+    redecide_local_side(&mut events, &addrs);
     sort_events(&mut events);
     Loaded {
         inputs: reports,

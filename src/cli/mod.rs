@@ -99,6 +99,7 @@ pub fn main() -> i32 {
         }
     }
     let quiet = cli.quiet;
+    crate::pipeline::set_progress(!quiet);
     let r = match cli.command {
         Command::Events(a) => events::run(a, quiet),
         Command::Tree(a) => tree::run(a, quiet),
@@ -110,6 +111,13 @@ pub fn main() -> i32 {
     match r {
         Ok(code) => code,
         Err(e) => {
+            // A closed stdout (`dcomhunt events … | head`) is the reader's choice, not an error.
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) {
+                return exit::OK;
+            }
             eprintln!("dcomhunt: {}", crate::display::term(&format!("{e:#}")));
             if e.downcast_ref::<UsageError>().is_some() {
                 exit::USAGE
