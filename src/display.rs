@@ -57,6 +57,17 @@ pub fn clip(s: &str, max: usize) -> String {
     t
 }
 
+/// Shorten keeping the end (for file paths, whose name is at the end); marks the cut with `…`.
+pub fn clip_left(s: &str, max: usize) -> String {
+    let n = s.chars().count();
+    if n <= max {
+        return s.to_string();
+    }
+    let mut t = String::from("…");
+    t.extend(s.chars().skip(n - max.saturating_sub(1)));
+    t
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,6 +80,8 @@ mod tests {
         assert_eq!(term("x\u{202e}gpj.exe"), "x\\u{202e}gpj.exe");
         assert_eq!(term("\u{9b}2J"), "\\x9b2J");
         assert_eq!(clip("abcdef", 4), "abc…");
+        assert_eq!(clip_left("dir/sub/file.evtx", 10), "…file.evtx");
+        assert_eq!(clip_left("a.evtx", 10), "a.evtx");
         let j = serde_json::to_string("a\u{9b}2J\u{7f}\u{202e}").unwrap();
         let safe = json_term(&j);
         assert_eq!(safe, "\"a\\u009b2J\\u007f\\u202e\"");

@@ -179,6 +179,13 @@ impl Document for EcsDoc<'_> {
                 Kind::ProcessEnd(_) => &TYPE_END,
                 Kind::Boot(_) => &TYPE_INFO,
             })),
+            "event.action" => s(match &ev.kind {
+                Kind::ProcessStart(_) => "start",
+                Kind::ProcessEnd(_) => "end",
+                Kind::Network(n) if n.direction == Direction::Ingress => "connection_accepted",
+                Kind::Network(_) => "connection_attempted",
+                Kind::Boot(_) => "boot",
+            }),
             "event.code" | "winlog.event_id" => Some(Value::Int(i64::from(ev.event_id))),
             "event.provider" | "winlog.provider_name" => s(&ev.provider),
             "winlog.channel" => s(&ev.channel),

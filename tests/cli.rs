@@ -324,3 +324,57 @@ fn dev_fixtures_are_current() {
         .assert()
         .code(0);
 }
+
+#[test]
+fn scan_jsonl_finding_carries_evidence_subtree_and_connections() {
+    let out = bin()
+        .args(["scan", "-q", "--format", "jsonl", &td("example")])
+        .assert()
+        .code(3)
+        .get_output()
+        .stdout
+        .clone();
+    let s = String::from_utf8(out).unwrap();
+    let lines: Vec<serde_json::Value> = s
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1);
+    let f = &lines[0];
+    for k in ["rule_id", "rule_name", "host", "first_time", "last_time"] {
+        assert!(f.get(k).is_some(), "{k}");
+    }
+    assert_eq!(f["rule_id"], "8e3a2f1c-5b7d-4c2e-9a61-0d4f7b9c3e21");
+    let ev = f["evidence"].as_array().unwrap();
+    assert_eq!(ev.len(), 2);
+    assert!(
+        ev.iter()
+            .all(|e| e["file"].as_str().unwrap().ends_with(".evtx")
+                && e["record_id"].as_u64().unwrap() > 0)
+    );
+    let cmds: Vec<&str> = f["descendants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["command_line"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        cmds.len(),
+        4,
+        "three cmd children and the whoami grandchild: {cmds:?}"
+    );
+    let c = &f["connections"][0];
+    assert_eq!(
+        (
+            c["direction"].as_str(),
+            c["remote_port"].as_u64(),
+            c["local_port"].as_u64()
+        ),
+        (Some("ingress"), Some(33474), Some(49163))
+    );
+    assert_eq!(
+        c["records"].as_array().unwrap().len(),
+        2,
+        "Sysmon 3 and 5156 of one connection: one edge"
+    );
+}

@@ -412,6 +412,27 @@ pub fn finding_json(f: &Finding, r: &ScanResult) -> serde_json::Value {
         .collect();
     let hg = r.graph.host(&f.host);
     let key = f.key_node.and_then(|n| hg.map(|h| &h.procs[n]));
+    // The key process's connections, as the tree shows them.
+    let connections: Vec<serde_json::Value> = match (f.key_node, hg) {
+        (Some(n), Some(h)) => h.procs[n]
+            .edges
+            .iter()
+            .map(|&e| {
+                let ed = &h.edges[e];
+                serde_json::json!({
+                    "direction": ed.direction.as_str(),
+                    "transport": ed.transport,
+                    "local_ip": ed.local_ip,
+                    "local_port": ed.local_port,
+                    "remote_ip": ed.remote_ip,
+                    "remote_port": ed.remote_port,
+                    "time": ed.time,
+                    "records": ed.evidence.iter().map(|&i| serde_json::json!({"file": &*ev[i].prov.file, "record_id": ev[i].record_id})).collect::<Vec<_>>(),
+                })
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
     let children: Vec<serde_json::Value> = match (f.key_node, hg) {
         (Some(n), Some(h)) => h
             .descendants(n)
@@ -436,6 +457,7 @@ pub fn finding_json(f: &Finding, r: &ScanResult) -> serde_json::Value {
         "remote": f.remote,
         "process": key.map(|p| serde_json::json!({"entity_id": p.entity_id, "pid": p.pid, "image": p.image, "command_line": p.command_line})),
         "descendants": children,
+        "connections": connections,
         "evidence": evidence,
     })
 }
@@ -553,7 +575,7 @@ pub fn findings_text(r: &ScanResult, w: &Window) -> String {
                 w.show(e.time),
                 super::events::source_label(e),
                 e.record_id.to_string(),
-                term(&clip(&e.prov.file, 60)),
+                term(&crate::display::clip_left(&e.prov.file, 60)),
                 term(&clip(&super::events::details(e), 300)),
             ]);
         }
