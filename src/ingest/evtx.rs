@@ -6,6 +6,7 @@
 //! record is counted and skipped. Everything else is rendered to JSON and read field by field.
 
 use super::json_event::record_from_event_json_bytes;
+use super::template::{LayoutCache, read_record};
 use crate::record::{Damage, Provenance, RawRecord, ReadStats, wanted_event_id};
 use crate::time::Ts;
 use evtx::binxml::value_variant::BinXmlValue;
@@ -27,6 +28,26 @@ struct ChunkOut {
     records: Vec<RawRecord>,
     read: u64,
     damage: Vec<Damage>,
+    paths: PathCounts,
+}
+
+/// How wanted EVTX records were read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// From the template definition and substitution values ([`super::template`]), rendering
+    /// JSON only for records it does not handle (the default).
+    Direct,
+    /// Every wanted record rendered to JSON by the crate and read back (the oracle).
+    Json,
+}
+
+/// Records read by each path.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PathCounts {
+    /// Read from template values.
+    pub direct: u64,
+    /// Rendered to JSON (all of them in [`Mode::Json`]).
+    pub json: u64,
 }
 
 /// Files up to this size are read into memory in one go (and hashed from there by
@@ -36,14 +57,23 @@ pub const WHOLE_FILE_MAX: u64 = 64 << 20;
 /// Read one EVTX file. Never fails as a whole once the file opened: damage is reported in the
 /// stats and everything readable is returned.
 pub fn read(path: &Path, display: &Arc<str>) -> std::io::Result<(Vec<RawRecord>, ReadStats)> {
+    read_with(path, display, Mode::Direct).map(|(r, s, _)| (r, s))
+}
+
+/// [`read`] with the path for wanted records chosen, and how many records took each.
+pub fn read_with(
+    path: &Path,
+    display: &Arc<str>,
+    mode: Mode,
+) -> std::io::Result<(Vec<RawRecord>, ReadStats, PathCounts)> {
     let file = File::open(path)?;
     let size = file.metadata()?.len();
     if size <= WHOLE_FILE_MAX {
         let bytes = read_whole(file, size)?;
         let size = bytes.len() as u64;
-        read_from(Cursor::new(bytes), size, display)
+        read_from(Cursor::new(bytes), size, display, mode)
     } else {
-        read_from(BufReader::new(file), size, display)
+        read_from(BufReader::new(file), size, display, mode)
     }
 }
 
@@ -59,11 +89,11 @@ pub fn read_hashed(
     if size <= WHOLE_FILE_MAX {
         let bytes = read_whole(file, size)?;
         let hash = (bytes.len() as u64, hex::encode(Sha256::digest(&bytes)));
-        let (records, stats) = read_from(Cursor::new(bytes), hash.0, display)?;
+        let (records, stats, _) = read_from(Cursor::new(bytes), hash.0, display, Mode::Direct)?;
         Ok((records, stats, hash))
     } else {
         let hash = crate::discover::hash_file(path)?;
-        let (records, stats) = read_from(BufReader::new(file), size, display)?;
+        let (records, stats, _) = read_from(BufReader::new(file), size, display, Mode::Direct)?;
         Ok((records, stats, hash))
     }
 }
@@ -78,8 +108,10 @@ fn read_from<R: Read + Seek>(
     mut reader: R,
     size: u64,
     display: &Arc<str>,
-) -> std::io::Result<(Vec<RawRecord>, ReadStats)> {
+    mode: Mode,
+) -> std::io::Result<(Vec<RawRecord>, ReadStats, PathCounts)> {
     let mut stats = ReadStats::default();
+    let mut paths = PathCounts::default();
     // The header, read by hand first: the crate refuses some damaged headers we still want to
     // describe (and a header-only file is "truncated", not "empty").
     let mut head = vec![0u8; FILE_HEADER_SIZE as usize];
@@ -94,7 +126,7 @@ fn read_from<R: Read + Seek>(
             records_lost: None,
             reason: format!("file holds {size} bytes, less than an EVTX file header"),
         });
-        return Ok((Vec::new(), stats));
+        return Ok((Vec::new(), stats, paths));
     }
     let header_chunks = u16::from_le_bytes([head[42], head[43]]) as u64;
     let next_record_id = u64::from_le_bytes(head[24..32].try_into().unwrap_or([0; 8]));
@@ -143,30 +175,34 @@ fn read_from<R: Read + Seek>(
                 records_lost: None,
                 reason: format!("unreadable file header: {}", error_chain(&e)),
             });
-            return Ok((Vec::new(), stats));
+            return Ok((Vec::new(), stats, paths));
         }
     };
     let settings = Arc::new(ParserSettings::default().indent(false));
     let mut records = Vec::new();
     let mut batch: Vec<EvtxChunkData> = Vec::with_capacity(CHUNK_BATCH);
-    let flush =
-        |batch: &mut Vec<EvtxChunkData>, records: &mut Vec<RawRecord>, stats: &mut ReadStats| {
-            let outs: Vec<ChunkOut> = std::mem::take(batch)
-                .into_par_iter()
-                .map(|chunk| read_chunk(chunk, &settings, display))
-                .collect();
-            for out in outs {
-                stats.records_read += out.read;
-                stats.damage.extend(out.damage);
-                records.extend(out.records);
-            }
-        };
+    let flush = |batch: &mut Vec<EvtxChunkData>,
+                 records: &mut Vec<RawRecord>,
+                 stats: &mut ReadStats,
+                 paths: &mut PathCounts| {
+        let outs: Vec<ChunkOut> = std::mem::take(batch)
+            .into_par_iter()
+            .map(|chunk| read_chunk(chunk, &settings, display, mode))
+            .collect();
+        for out in outs {
+            paths.direct += out.paths.direct;
+            paths.json += out.paths.json;
+            stats.records_read += out.read;
+            stats.damage.extend(out.damage);
+            records.extend(out.records);
+        }
+    };
     for chunk in parser.chunks() {
         match chunk {
             Ok(c) => {
                 batch.push(c);
                 if batch.len() == CHUNK_BATCH {
-                    flush(&mut batch, &mut records, &mut stats);
+                    flush(&mut batch, &mut records, &mut stats, &mut paths);
                 }
             }
             Err(e) => {
@@ -185,9 +221,9 @@ fn read_from<R: Read + Seek>(
             }
         }
     }
-    flush(&mut batch, &mut records, &mut stats);
+    flush(&mut batch, &mut records, &mut stats, &mut paths);
     stats.records_wanted = records.len() as u64;
-    Ok((records, stats))
+    Ok((records, stats, paths))
 }
 
 fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -227,6 +263,7 @@ fn read_chunk(
     mut data: EvtxChunkData,
     settings: &Arc<ParserSettings>,
     display: &Arc<str>,
+    mode: Mode,
 ) -> ChunkOut {
     let number = data.number.unwrap_or(0);
     let base = FILE_HEADER_SIZE + number * CHUNK_SIZE;
@@ -239,7 +276,9 @@ fn read_chunk(
         records: Vec::new(),
         read: 0,
         damage: Vec::new(),
+        paths: PathCounts::default(),
     };
+    let mut layouts = LayoutCache::default();
     let mut chunk = match data.parse(settings.clone()) {
         Ok(c) => c,
         Err(e) => {
@@ -271,6 +310,27 @@ fn read_chunk(
                     offset: Some(offset),
                     line: None,
                 };
+                if mode == Mode::Direct {
+                    let start = rec.binxml_offset as usize;
+                    let end = start.saturating_add(rec.binxml_size as usize);
+                    if let Some(mut r) =
+                        read_record(&mut layouts, rec.chunk.data, start, end, prov.clone())
+                    {
+                        out.paths.direct += 1;
+                        if !wanted_event_id(r.event_id) {
+                            continue;
+                        }
+                        if r.record_id.is_none() {
+                            r.record_id = Some(header_id);
+                        }
+                        if r.time.is_none() {
+                            r.time = header_time;
+                        }
+                        out.records.push(r);
+                        continue;
+                    }
+                }
+                out.paths.json += 1;
                 match rec.into_json_bytes() {
                     Ok(json) => match record_from_event_json_bytes(&json.data, prov) {
                         Ok(Some(mut r)) => {

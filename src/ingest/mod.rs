@@ -4,6 +4,7 @@
 pub mod evtx;
 pub mod json_event;
 pub mod jsonl;
+pub mod template;
 pub mod xml;
 
 use crate::record::{RawRecord, ReadStats};

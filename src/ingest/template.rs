@@ -1,0 +1,879 @@
+//! The direct EVTX path: a record's System fields and EventData pairs read from its template
+//! definition and substitution values, without rendering JSON.
+//!
+//! A template definition (MS-EVEN6 §2.2) is walked once per chunk into a small tree and turned
+//! into a [`Layout`]: which substitution (or constant text) gives each System field and each
+//! EventData field. A record is then read by rendering only those values, as the evtx crate's
+//! JSON renderer writes them and [`super::json_event`] reads them back. Anything outside the
+//! shapes handled here (arrays, floats, repeated names, text mixed with substitutions, values
+//! an element depends on being empty, …) gives `None`, and the caller renders JSON instead.
+
+use crate::record::{Provenance, RawRecord};
+use crate::time::Ts;
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::rc::Rc;
+
+/// Most nodes one template definition may have before it is left to the JSON path.
+const MAX_NODES: usize = 4096;
+/// Deepest element nesting handled.
+const MAX_DEPTH: usize = 32;
+/// FILETIME of 10000-01-01: earlier times render with a four-digit year, which
+/// [`Ts::parse`] reads back as the same ticks.
+const FILETIME_YEAR_10000: u64 = 2_650_467_744_000_000_000;
+
+/// Where a field's text comes from.
+#[derive(Debug, Clone, PartialEq)]
+enum Src {
+    /// The element or attribute is not there, or has no content.
+    Empty,
+    Sub(u16),
+    Text(String),
+}
+
+/// The EventData/UserData fields of a template.
+#[derive(Debug, Clone, PartialEq)]
+enum DataSpec {
+    None,
+    /// Named fields in order.
+    Fields(Vec<(String, Src)>),
+    /// A substitution holding a BinXML fragment (a nested template instance) whose root is the
+    /// data container.
+    Nested(u16),
+}
+
+#[derive(Debug)]
+struct EventLayout {
+    provider: Src,
+    event_id: Src,
+    time: Src,
+    record_id: Src,
+    channel: Src,
+    computer: Src,
+    data: DataSpec,
+    /// Dependency ids of the elements read: an empty value there leaves an element out.
+    deps: Vec<u16>,
+}
+
+#[derive(Debug)]
+struct DataLayout {
+    data: DataSpec,
+    deps: Vec<u16>,
+}
+
+/// A template definition, understood.
+#[derive(Debug)]
+enum Layout {
+    Event(EventLayout),
+    Data(DataLayout),
+}
+
+/// Per-chunk cache of layouts by template definition offset (`None`: not handled).
+#[derive(Default)]
+pub struct LayoutCache {
+    map: HashMap<u32, Option<Rc<Layout>>>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Template definition → tree
+
+#[derive(Debug, Clone)]
+enum Node {
+    Elem(usize),
+    Sub(u16),
+    Text(String),
+    /// Anything else in content (CDATA, references, PIs, non-string values).
+    Other,
+}
+
+#[derive(Debug, Default)]
+struct Elem {
+    name: String,
+    dep: Option<u16>,
+    attrs: Vec<(String, Vec<Node>)>,
+    children: Vec<Node>,
+}
+
+struct Reader<'a> {
+    data: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn u8(&mut self) -> Option<u8> {
+        let b = *self.data.get(self.pos)?;
+        self.pos += 1;
+        Some(b)
+    }
+    fn u16(&mut self) -> Option<u16> {
+        let b = self.data.get(self.pos..self.pos.checked_add(2)?)?;
+        self.pos += 2;
+        Some(u16::from_le_bytes([b[0], b[1]]))
+    }
+    fn u32(&mut self) -> Option<u32> {
+        let b = self.data.get(self.pos..self.pos.checked_add(4)?)?;
+        self.pos += 4;
+        Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let b = self.data.get(self.pos..self.pos.checked_add(n)?)?;
+        self.pos += n;
+        Some(b)
+    }
+    /// A name reference: the offset, skipping the name when it is stored right here.
+    fn name(&mut self) -> Option<String> {
+        let offset = self.u32()?;
+        if offset as usize == self.pos {
+            self.take(6)?;
+            let len = usize::from(self.u16()?);
+            self.take(len * 2 + 2)?;
+        }
+        name_at(self.data, offset as usize)
+    }
+}
+
+fn utf16(bytes: &[u8]) -> Option<String> {
+    let units = bytes
+        .chunks_exact(2)
+        .map(|u| u16::from_le_bytes([u[0], u[1]]));
+    char::decode_utf16(units)
+        .collect::<Result<String, _>>()
+        .ok()
+}
+
+fn name_at(data: &[u8], offset: usize) -> Option<String> {
+    let len = u16::from_le_bytes(
+        data.get(offset.checked_add(6)?..offset.checked_add(8)?)?
+            .try_into()
+            .ok()?,
+    );
+    let start = offset + 8;
+    let name = utf16(data.get(start..start.checked_add(usize::from(len) * 2)?)?)?;
+    // Names in the JSON path are keys; keep to plain ones.
+    (!name.is_empty() && !name.contains('\0')).then_some(name)
+}
+
+/// Parse the template definition at `offset` of the chunk into elements (index 0: the root).
+fn parse_definition(data: &[u8], offset: u32) -> Option<Vec<Elem>> {
+    let mut r = Reader {
+        data,
+        pos: offset as usize,
+    };
+    r.u32()?; // next template
+    r.take(16)?; // GUID
+    let size = r.u32()? as usize;
+    let end = r.pos.checked_add(size)?.min(data.len());
+    let mut elems: Vec<Elem> = Vec::new();
+    let mut stack: Vec<usize> = Vec::new();
+    // Attribute being read: its values go to the last attribute of the top element.
+    let mut in_attr = false;
+    let mut nodes = 0usize;
+    let mut root_done = false;
+    while r.pos < end {
+        nodes += 1;
+        if nodes > MAX_NODES {
+            return None;
+        }
+        let token = r.u8()?;
+        let node = match token {
+            0x00 => break,
+            0x0f => {
+                r.take(3)?;
+                continue;
+            }
+            0x01 | 0x41 => {
+                if root_done || stack.len() >= MAX_DEPTH {
+                    return None;
+                }
+                let dep = r.u16()?;
+                r.u32()?;
+                let name = r.name()?;
+                if token == 0x41 {
+                    r.u32()?;
+                }
+                let id = elems.len();
+                elems.push(Elem {
+                    name,
+                    dep: (dep != 0xffff).then_some(dep),
+                    ..Elem::default()
+                });
+                if let Some(&parent) = stack.last() {
+                    if in_attr {
+                        return None;
+                    }
+                    elems[parent].children.push(Node::Elem(id));
+                }
+                stack.push(id);
+                in_attr = false;
+                continue;
+            }
+            0x02 => {
+                stack.last()?;
+                in_attr = false;
+                continue;
+            }
+            0x03 | 0x04 => {
+                stack.pop()?;
+                in_attr = false;
+                if stack.is_empty() {
+                    root_done = true;
+                }
+                continue;
+            }
+            0x06 | 0x46 => {
+                let name = r.name()?;
+                let top = *stack.last()?;
+                elems[top].attrs.push((name, Vec::new()));
+                in_attr = true;
+                continue;
+            }
+            0x05 | 0x45 => {
+                let ty = r.u8()?;
+                if ty != 0x01 {
+                    return None;
+                }
+                let n = usize::from(r.u16()?);
+                Node::Text(utf16(r.take(n * 2)?)?)
+            }
+            0x0d | 0x0e => {
+                let id = r.u16()?;
+                r.u8()?;
+                Node::Sub(id)
+            }
+            0x07 | 0x47 => {
+                let n = usize::from(r.u16()?);
+                r.take(n * 2)?;
+                Node::Other
+            }
+            0x08 | 0x48 => {
+                r.u16()?;
+                Node::Other
+            }
+            0x09 | 0x49 | 0x0a => {
+                r.name()?;
+                Node::Other
+            }
+            0x0b => {
+                let n = usize::from(r.u16()?);
+                r.take(n * 2)?;
+                Node::Other
+            }
+            _ => return None,
+        };
+        let top = *stack.last()?;
+        if in_attr {
+            elems[top].attrs.last_mut()?.1.push(node);
+        } else {
+            elems[top].children.push(node);
+        }
+    }
+    (root_done && stack.is_empty() && !elems.is_empty()).then_some(elems)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tree → layout
+
+/// Constant text the JSON path gives back unchanged: not something its renderer would write as
+/// a JSON number or literal, unless a plain integer.
+fn safe_text(t: &str) -> bool {
+    if t.is_empty() || t.trim() != t {
+        return false;
+    }
+    let b = t.as_bytes();
+    if b.iter().all(u8::is_ascii_digit) {
+        return b.len() <= 18 && (b.len() == 1 || b[0] != b'0');
+    }
+    !(matches!(b[0], b'0'..=b'9' | b'-' | b'+' | b'.') || matches!(t, "true" | "false" | "null"))
+}
+
+/// A content or attribute value made of at most one node.
+fn src_of(nodes: &[Node]) -> Option<Src> {
+    match nodes {
+        [] => Some(Src::Empty),
+        [Node::Sub(i)] => Some(Src::Sub(*i)),
+        [Node::Text(t)] if safe_text(t) => Some(Src::Text(t.clone())),
+        _ => None,
+    }
+}
+
+fn attr<'e>(e: &'e Elem, name: &str) -> Option<&'e [Node]> {
+    e.attrs.iter().find(|(n, _)| n == name).map(|(_, v)| &v[..])
+}
+
+/// An element's text content: no child elements.
+fn leaf(e: &Elem) -> Option<Src> {
+    src_of(&e.children)
+}
+
+fn is_reserved_key(name: &str) -> bool {
+    matches!(name, "Data" | "#text" | "#attributes")
+}
+
+/// The fields of an EventData (or UserData) element.
+fn data_container(elems: &[Elem], c: &Elem, deps: &mut Vec<u16>) -> Option<DataSpec> {
+    deps.extend(c.dep);
+    if c.name == "UserData" {
+        return user_data(elems, c, deps);
+    }
+    let mut kids: Vec<&Elem> = Vec::new();
+    for n in &c.children {
+        match n {
+            Node::Elem(i) => kids.push(elems.get(*i)?),
+            _ => return None,
+        }
+    }
+    for k in &kids {
+        deps.extend(k.dep);
+    }
+    let data_name = |k: &Elem| -> Option<Option<String>> {
+        if k.attrs.iter().any(|(n, _)| n != "Name") {
+            return None;
+        }
+        match attr(k, "Name") {
+            None | Some([]) => Some(None),
+            Some([Node::Text(t)]) if !t.is_empty() => Some(Some(t.clone())),
+            _ => None,
+        }
+    };
+    let mut named = false;
+    for k in &kids {
+        if k.name == "Data" && data_name(k)?.is_some() {
+            named = true;
+        }
+    }
+    let mut out: Vec<(String, Src)> = Vec::with_capacity(kids.len());
+    let mut positional: Vec<Src> = Vec::new();
+    let mut positional_at = None;
+    for k in &kids {
+        if k.name == "Data" {
+            let name = data_name(k)?;
+            let src = leaf(k)?;
+            if named {
+                let Some(name) = name else { continue };
+                if is_reserved_key(&name) {
+                    return None;
+                }
+                out.push((name, src));
+            } else {
+                positional_at.get_or_insert(out.len());
+                positional.push(src);
+            }
+        } else {
+            if is_reserved_key(&k.name) {
+                return None;
+            }
+            out.push((k.name.clone(), leaf(k)?));
+        }
+    }
+    if let Some(at) = positional_at {
+        // `json_event` numbers them by the fields already read, at the first Data's place.
+        let items: Vec<(String, Src)> = positional
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| (format!("Data{}", at + i + 1), s))
+            .collect();
+        out.splice(at..at, items);
+    }
+    unique(&out)?;
+    Some(DataSpec::Fields(out))
+}
+
+/// UserData: one provider element whose child elements are the fields.
+fn user_data(elems: &[Elem], c: &Elem, deps: &mut Vec<u16>) -> Option<DataSpec> {
+    let [Node::Elem(i)] = &c.children[..] else {
+        return if c.children.is_empty() {
+            Some(DataSpec::None)
+        } else {
+            None
+        };
+    };
+    let inner = elems.get(*i)?;
+    deps.extend(inner.dep);
+    let mut out = Vec::with_capacity(inner.children.len());
+    for n in &inner.children {
+        let Node::Elem(j) = n else { return None };
+        let k = elems.get(*j)?;
+        deps.extend(k.dep);
+        if is_reserved_key(&k.name) || !k.attrs.is_empty() {
+            return None;
+        }
+        out.push((k.name.clone(), leaf(k)?));
+    }
+    unique(&out)?;
+    Some(DataSpec::Fields(out))
+}
+
+fn unique(fields: &[(String, Src)]) -> Option<()> {
+    for (i, (k, _)) in fields.iter().enumerate() {
+        if fields[..i].iter().any(|(o, _)| o == k) {
+            return None;
+        }
+    }
+    Some(())
+}
+
+fn layout_of(elems: &[Elem]) -> Option<Layout> {
+    let root = elems.first()?;
+    match root.name.as_str() {
+        "Event" => event_layout(elems, root).map(Layout::Event),
+        "EventData" | "UserData" => {
+            let mut deps = Vec::new();
+            let data = data_container(elems, root, &mut deps)?;
+            Some(Layout::Data(DataLayout { data, deps }))
+        }
+        _ => None,
+    }
+}
+
+fn event_layout(elems: &[Elem], root: &Elem) -> Option<EventLayout> {
+    let mut deps: Vec<u16> = root.dep.into_iter().collect();
+    let mut system = None;
+    let mut data = None;
+    for n in &root.children {
+        match n {
+            Node::Elem(i) => {
+                let e = elems.get(*i)?;
+                match e.name.as_str() {
+                    "System" if system.replace(e).is_some() => return None,
+                    "System" => {}
+                    "EventData" | "UserData" => {
+                        if data.is_some() {
+                            return None;
+                        }
+                        data = Some(data_container(elems, e, &mut deps)?);
+                    }
+                    _ => {}
+                }
+            }
+            Node::Sub(i) => {
+                if data.is_some() {
+                    return None;
+                }
+                data = Some(DataSpec::Nested(*i));
+            }
+            Node::Text(_) | Node::Other => {}
+        }
+    }
+    let system = system?;
+    deps.extend(system.dep);
+    if system.children.is_empty() {
+        return None;
+    }
+    let mut fields: [Option<&Elem>; 6] = [None; 6];
+    const NAMES: [&str; 6] = [
+        "Provider",
+        "EventID",
+        "TimeCreated",
+        "EventRecordID",
+        "Channel",
+        "Computer",
+    ];
+    for n in &system.children {
+        match n {
+            Node::Elem(i) => {
+                let e = elems.get(*i)?;
+                if let Some(k) = NAMES.iter().position(|&n| n == e.name) {
+                    if fields[k].replace(e).is_some() {
+                        return None;
+                    }
+                    deps.extend(e.dep);
+                }
+            }
+            Node::Text(_) | Node::Other => {}
+            Node::Sub(_) => return None,
+        }
+    }
+    let attr_src = |e: Option<&Elem>, name: &str| -> Option<Src> {
+        match e {
+            None => Some(Src::Empty),
+            Some(e) => match attr(e, name) {
+                None => Some(Src::Empty),
+                Some(v) => src_of(v),
+            },
+        }
+    };
+    let text_src = |e: Option<&Elem>| -> Option<Src> {
+        match e {
+            None => Some(Src::Empty),
+            Some(e) => leaf(e),
+        }
+    };
+    deps.sort_unstable();
+    deps.dedup();
+    Some(EventLayout {
+        provider: attr_src(fields[0], "Name")?,
+        event_id: text_src(fields[1])?,
+        time: attr_src(fields[2], "SystemTime")?,
+        record_id: text_src(fields[3])?,
+        channel: text_src(fields[4])?,
+        computer: text_src(fields[5])?,
+        data: data.unwrap_or(DataSpec::None),
+        deps,
+    })
+}
+
+impl LayoutCache {
+    fn get(&mut self, chunk: &[u8], offset: u32) -> Option<Rc<Layout>> {
+        self.map
+            .entry(offset)
+            .or_insert_with(|| {
+                parse_definition(chunk, offset)
+                    .and_then(|t| layout_of(&t))
+                    .map(Rc::new)
+            })
+            .clone()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Template instances and values
+
+/// One template instance's substitution values: `(type, bytes)` each.
+struct Instance<'a> {
+    def_offset: u32,
+    values: Vec<(u8, &'a [u8])>,
+}
+
+/// Read the `TemplateInstance` whose token is at `pos` of the chunk; returns it and where it
+/// ends.
+fn read_instance(data: &[u8], pos: usize) -> Option<(Instance<'_>, usize)> {
+    let mut r = Reader { data, pos };
+    if r.u8()? != 0x0c {
+        return None;
+    }
+    r.u8()?;
+    r.u32()?;
+    let def_offset = r.u32()?;
+    if def_offset as usize == r.pos {
+        r.u32()?;
+        r.take(16)?;
+        let size = r.u32()? as usize;
+        r.take(size)?;
+    }
+    let count = r.u32()? as usize;
+    let desc = r.take(count.checked_mul(4)?)?;
+    let mut values = Vec::with_capacity(count);
+    for d in desc.chunks_exact(4) {
+        let size = usize::from(u16::from_le_bytes([d[0], d[1]]));
+        values.push((d[2], r.take(size)?));
+    }
+    Some((Instance { def_offset, values }, r.pos))
+}
+
+/// The single instance of a BinXML stream `data[start..end]` (fragment header, instance, then
+/// the end or EOF).
+fn single_instance(data: &[u8], start: usize, end: usize) -> Option<Instance<'_>> {
+    let head = data.get(start..start.checked_add(5)?)?;
+    if head[0] != 0x0f || head[4] != 0x0c {
+        return None;
+    }
+    let (inst, at) = read_instance(data.get(..end)?, start + 4)?;
+    (at == end || data.get(at) == Some(&0)).then_some(inst)
+}
+
+/// An empty value, as an element's dependency sees it; `None` when the index is not there.
+fn is_empty_value(v: Option<&(u8, &[u8])>) -> bool {
+    match v {
+        None => true,
+        Some(&(ty, b)) => ty == 0 || b.is_empty() || (ty == 0x01 && b.starts_with(&[0, 0])),
+    }
+}
+
+fn write_datetime(out: &mut String, year: u64, month: u64, day: u64, secs: u64, ticks: u64) {
+    let _ = write!(
+        out,
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:07}Z",
+        year % 10_000,
+        month,
+        day,
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60,
+        ticks
+    );
+}
+
+fn write_filetime(out: &mut String, ft: u64) {
+    if ft > i64::MAX as u64 {
+        out.push_str("0000-00-00T00:00:00.0000000Z");
+        return;
+    }
+    const DAY: u64 = 864_000_000_000;
+    let (days, ticks) = (ft / DAY, ft % DAY);
+    let z = days + 584_694;
+    let (era, doe) = (z / 146_097, z % 146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = era * 400 + yoe + u64::from(month <= 2);
+    write_datetime(
+        out,
+        year,
+        month,
+        day,
+        ticks / 10_000_000,
+        ticks % 10_000_000,
+    );
+}
+
+fn write_systime(out: &mut String, b: &[u8]) -> Option<()> {
+    let f = |i: usize| u64::from(u16::from_le_bytes([b[i * 2], b[i * 2 + 1]]));
+    if b.len() != 16 {
+        return None;
+    }
+    let (year, month, day) = (f(0), f(1), f(3));
+    let (hour, minute, second, ms) = (f(4), f(5), f(6), f(7));
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let dim = match month {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    let valid = (1601..=30827).contains(&year)
+        && (1..=12).contains(&month)
+        && day >= 1
+        && day <= dim
+        && hour < 24
+        && minute < 60
+        && second < 60
+        && ms < 1000;
+    // Invalid SYSTEMTIMEs render as 1601-01-01; keep those to the JSON path.
+    if !valid {
+        return None;
+    }
+    write_datetime(
+        out,
+        year,
+        month,
+        day,
+        hour * 3600 + minute * 60 + second,
+        ms * 10_000,
+    );
+    Some(())
+}
+
+fn le<const N: usize>(b: &[u8]) -> Option<[u8; N]> {
+    b.try_into().ok()
+}
+
+/// Append a substitution value's text as the JSON path reads it; `None` for what is left to it.
+fn write_value(out: &mut String, ty: u8, b: &[u8]) -> Option<()> {
+    match ty {
+        0x00 => {}
+        0x01 => {
+            if b.len() % 2 != 0 {
+                return None;
+            }
+            let units = b
+                .chunks_exact(2)
+                .map(|u| u16::from_le_bytes([u[0], u[1]]))
+                .take_while(|&u| u != 0);
+            for c in char::decode_utf16(units) {
+                out.push(c.ok()?);
+            }
+        }
+        0x03 => write!(out, "{}", i8::from_le_bytes(le(b)?)).ok()?,
+        0x04 => write!(out, "{}", u8::from_le_bytes(le(b)?)).ok()?,
+        0x05 => write!(out, "{}", i16::from_le_bytes(le(b)?)).ok()?,
+        0x06 => write!(out, "{}", u16::from_le_bytes(le(b)?)).ok()?,
+        0x07 => write!(out, "{}", i32::from_le_bytes(le(b)?)).ok()?,
+        0x08 => write!(out, "{}", u32::from_le_bytes(le(b)?)).ok()?,
+        0x09 => write!(out, "{}", i64::from_le_bytes(le(b)?)).ok()?,
+        0x0a => write!(out, "{}", u64::from_le_bytes(le(b)?)).ok()?,
+        0x0d => match i32::from_le_bytes(le(b)?) {
+            0 => out.push_str("false"),
+            1 => out.push_str("true"),
+            v => write!(out, "{v}").ok()?,
+        },
+        0x0e => {
+            for &x in b {
+                let _ = write!(out, "{x:02X}");
+            }
+        }
+        0x0f => {
+            let g: [u8; 16] = le(b)?;
+            let _ = write!(
+                out,
+                "{{{:08x}-{:04x}-{:04x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}}}",
+                u32::from_le_bytes([g[0], g[1], g[2], g[3]]),
+                u16::from_le_bytes([g[4], g[5]]),
+                u16::from_le_bytes([g[6], g[7]]),
+                g[8],
+                g[9],
+                g[10],
+                g[11],
+                g[12],
+                g[13],
+                g[14],
+                g[15]
+            );
+        }
+        0x10 | 0x14 | 0x15 => {
+            let v = match b.len() {
+                4 if ty != 0x15 => u64::from(u32::from_le_bytes(le(b)?)),
+                8 if ty != 0x14 => u64::from_le_bytes(le(b)?),
+                _ => return None,
+            };
+            let _ = write!(out, "0x{v:x}");
+        }
+        0x11 => write_filetime(out, u64::from_le_bytes(le(b)?)),
+        0x12 => write_systime(out, b)?,
+        0x13 => {
+            let &[rev, n, a0, a1, a2, a3, a4, a5, ref subs @ ..] = b else {
+                return None;
+            };
+            if subs.len() != usize::from(n) * 4 {
+                return None;
+            }
+            let auth = u64::from_be_bytes([0, 0, a0, a1, a2, a3, a4, a5]);
+            let _ = write!(out, "S-{rev}-{auth}");
+            for s in subs.chunks_exact(4) {
+                let _ = write!(out, "-{}", u32::from_le_bytes([s[0], s[1], s[2], s[3]]));
+            }
+        }
+        _ => return None,
+    }
+    Some(())
+}
+
+fn text(values: &[(u8, &[u8])], src: &Src) -> Option<String> {
+    match src {
+        Src::Empty => Some(String::new()),
+        Src::Text(t) => Some(t.clone()),
+        Src::Sub(i) => {
+            let &(ty, b) = values.get(usize::from(*i))?;
+            let mut s = String::new();
+            write_value(&mut s, ty, b)?;
+            Some(s)
+        }
+    }
+}
+
+fn deps_present(values: &[(u8, &[u8])], deps: &[u16]) -> bool {
+    deps.iter()
+        .all(|&d| !is_empty_value(values.get(usize::from(d))))
+}
+
+fn push_fields(
+    values: &[(u8, &[u8])],
+    fields: &[(String, Src)],
+    out: &mut Vec<(String, String)>,
+) -> Option<()> {
+    out.reserve(fields.len());
+    for (k, src) in fields {
+        out.push((k.clone(), text(values, src)?));
+    }
+    Some(())
+}
+
+/// Read a record directly. `chunk` is the chunk's data, `start..end` the record's BinXML.
+/// `None`: the record is left to the JSON path.
+pub fn read_record(
+    cache: &mut LayoutCache,
+    chunk: &[u8],
+    start: usize,
+    end: usize,
+    prov: Provenance,
+) -> Option<RawRecord> {
+    let inst = single_instance(chunk, start, end)?;
+    let layout = cache.get(chunk, inst.def_offset)?;
+    let Layout::Event(ev) = &*layout else {
+        return None;
+    };
+    let values = &inst.values;
+    if !deps_present(values, &ev.deps) {
+        return None;
+    }
+    let event_id = text(values, &ev.event_id)?
+        .trim()
+        .parse::<u32>()
+        .unwrap_or(0);
+    let record_id = text(values, &ev.record_id)?.trim().parse::<u64>().ok();
+    let time = match &ev.time {
+        Src::Sub(i) => match values.get(usize::from(*i))? {
+            &(0x11, b) => {
+                let ft = u64::from_le_bytes(le(b)?);
+                if ft < FILETIME_YEAR_10000 {
+                    Some(Ts::from_filetime(ft))
+                } else {
+                    Ts::parse(&text(values, &ev.time)?)
+                }
+            }
+            _ => Ts::parse(&text(values, &ev.time)?),
+        },
+        other => Ts::parse(&text(values, other)?),
+    };
+    let mut data = Vec::new();
+    match &ev.data {
+        DataSpec::None => {}
+        DataSpec::Fields(f) => push_fields(values, f, &mut data)?,
+        DataSpec::Nested(i) => match *values.get(usize::from(*i))? {
+            (0x00, _) => {}
+            (0x21, b) => {
+                // The fragment's place in the chunk: nested definitions use chunk offsets.
+                let at = (b.as_ptr() as usize).checked_sub(chunk.as_ptr() as usize)?;
+                let inner = single_instance(chunk, at, at.checked_add(b.len())?)?;
+                let layout = cache.get(chunk, inner.def_offset)?;
+                let Layout::Data(dl) = &*layout else {
+                    return None;
+                };
+                if !deps_present(&inner.values, &dl.deps) {
+                    return None;
+                }
+                match &dl.data {
+                    DataSpec::Fields(f) => push_fields(&inner.values, f, &mut data)?,
+                    DataSpec::None => {}
+                    DataSpec::Nested(_) => return None,
+                }
+            }
+            _ => return None,
+        },
+    }
+    Some(RawRecord {
+        channel: text(values, &ev.channel)?,
+        provider: text(values, &ev.provider)?,
+        event_id,
+        record_id,
+        time,
+        computer: text(values, &ev.computer)?,
+        data,
+        prov,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_render_like_the_crate() {
+        let mut s = String::new();
+        write_value(
+            &mut s,
+            0x0f,
+            &[
+                0x5f, 0x38, 0x70, 0x57, 0x31, 0x6c, 0x2c, 0x43, 1, 2, 3, 4, 5, 6, 7, 8,
+            ],
+        )
+        .unwrap();
+        assert_eq!(s, "{5770385f-6c31-432c-0102-030405060708}");
+        s.clear();
+        write_filetime(&mut s, 132_011_301_118_560_890);
+        assert_eq!(s, "2019-04-30T20:35:11.8560890Z");
+        s.clear();
+        write_value(
+            &mut s,
+            0x13,
+            &[1, 2, 0, 0, 0, 0, 0, 5, 32, 0, 0, 0, 32, 2, 0, 0],
+        )
+        .unwrap();
+        assert_eq!(s, "S-1-5-32-544");
+        s.clear();
+        write_value(&mut s, 0x15, &0xABu64.to_le_bytes()).unwrap();
+        assert_eq!(s, "0xab");
+        assert!(safe_text("HOST") && safe_text("12") && !safe_text("012") && !safe_text("1.5"));
+    }
+}
