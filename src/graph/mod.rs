@@ -255,28 +255,21 @@ impl HostGraph {
         }
     }
 
-    /// The process instance with this PID alive at `t`: started at or before `t` (or start
-    /// unknown), not ended before `t`, and no later start of that PID before `t`. With `name`,
-    /// its image basename must match (case-insensitive).
+    /// The process instance with this PID alive at `t`: it held the PID at or before `t` (its
+    /// start, or its first evidence when the start was not logged), no later instance took the
+    /// PID before `t`, and it had not ended before `t`. With `name`, its image basename must
+    /// match (case-insensitive).
     pub fn alive_pid(&self, pid: u64, t: Ts, name: Option<&str>) -> Option<usize> {
         let cands = self.by_pid.get(&pid)?;
-        // The latest instance that started at or before t (unknown starts count as "long ago").
-        let mut best: Option<usize> = None;
-        for &c in cands {
+        // A node holds its PID from its start, or, when its start was not logged (placeholders,
+        // 5156-only processes), from the first evidence of it. Each PID's list is in that order
+        // (nodes are appended as they appear; a placeholder whose start is logged later moves to
+        // the end, see `add`), so scanning from the end the first node that held the PID at or
+        // before t is the one holding it at t.
+        let best = cands.iter().rev().copied().find(|&c| {
             let n = &self.procs[c];
-            if n.start.is_some_and(|s| s > t) {
-                continue;
-            }
-            match best {
-                None => best = Some(c),
-                Some(b) => {
-                    let bs = self.procs[b].start;
-                    if n.start >= bs {
-                        best = Some(c);
-                    }
-                }
-            }
-        }
+            n.start.unwrap_or(n.first_seen) <= t
+        });
         let b = best?;
         let n = &self.procs[b];
         if !n.alive_at(t) {
@@ -295,14 +288,22 @@ impl HostGraph {
     /// one of the two ids synthetic (two ProcessGuids are always two processes).
     fn same_process(&self, pid: Option<u64>, image: &str, t: Ts, eid: &str) -> Option<usize> {
         let new_syn = eid.starts_with("syn:");
-        self.by_pid.get(&pid?)?.iter().rev().copied().find(|&c| {
+        for &c in self.by_pid.get(&pid?)?.iter().rev() {
             let n = &self.procs[c];
-            n.origin == Origin::Logged
+            let Some(s) = n.start else { continue };
+            // Known starts are in order: everything further back started earlier still.
+            if t.ticks_since(s) > PROCESS_MERGE_TICKS {
+                break;
+            }
+            if n.origin == Origin::Logged
                 && n.entity_id.starts_with("syn:") != new_syn
-                && n.start
-                    .is_some_and(|s| t.ticks_since(s).abs() <= PROCESS_MERGE_TICKS)
+                && s.ticks_since(t) <= PROCESS_MERGE_TICKS
                 && n.name().eq_ignore_ascii_case(basename(image))
-        })
+            {
+                return Some(c);
+            }
+        }
+        None
     }
 
     fn link(&mut self, child: usize, parent: usize) {
@@ -343,6 +344,7 @@ impl HostGraph {
                         )),
                     },
                 };
+                let (had_start, had_pid) = (self.procs[n].start.is_some(), self.procs[n].pid);
                 {
                     let node = &mut self.procs[n];
                     node.origin = Origin::Logged;
@@ -358,13 +360,19 @@ impl HostGraph {
                     }
                     node.evidence.push(i);
                 }
-                if self.procs[n].pid.is_some()
-                    && !self
-                        .by_pid
-                        .get(&p.pid.unwrap_or(u64::MAX))
-                        .is_some_and(|v| v.contains(&n))
-                {
-                    self.by_pid.entry(p.pid.unwrap_or(0)).or_default().push(n);
+                match (had_pid, self.procs[n].pid) {
+                    (None, Some(pid)) => self.by_pid.entry(pid).or_default().push(n),
+                    // Known before its start (a placeholder): move it to the end of its PID's
+                    // list, which keeps the nodes with a known start in start order.
+                    (Some(pid), _) if !had_start => {
+                        if let Some(v) = self.by_pid.get_mut(&pid)
+                            && v.last() != Some(&n)
+                        {
+                            v.retain(|&x| x != n);
+                            v.push(n);
+                        }
+                    }
+                    _ => {}
                 }
                 if basename(&p.image).eq_ignore_ascii_case("services.exe")
                     && e.channel.contains("Sysmon")
