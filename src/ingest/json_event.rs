@@ -4,69 +4,7 @@
 
 use crate::record::{Provenance, RawRecord};
 use crate::time::Ts;
-use serde_json::{Map, Value};
-
-/// Build a record from one rendered event. `None` when the JSON is not an event at all
-/// (no `Event.System`).
-pub fn record_from_event_json(v: &Value, prov: Provenance) -> Option<RawRecord> {
-    let event = v.get("Event")?;
-    let system = event.get("System")?.as_object()?;
-    let provider = system
-        .get("Provider")
-        .and_then(|p| attr(p, "Name"))
-        .map(value_text)
-        .unwrap_or_default();
-    let event_id = system
-        .get("EventID")
-        .map(text_of)
-        .and_then(|t| t.trim().parse::<u32>().ok())
-        .unwrap_or(0);
-    let record_id = system
-        .get("EventRecordID")
-        .map(text_of)
-        .and_then(|t| t.trim().parse::<u64>().ok());
-    let time = system
-        .get("TimeCreated")
-        .and_then(|t| attr(t, "SystemTime"))
-        .and_then(|t| Ts::parse(&value_text(t)));
-    let channel = system.get("Channel").map(text_of).unwrap_or_default();
-    let computer = system.get("Computer").map(text_of).unwrap_or_default();
-    let mut data = Vec::new();
-    if let Some(ed) = event.get("EventData") {
-        flatten_data(ed, &mut data);
-    } else if let Some(Value::Object(ud)) = event.get("UserData") {
-        // UserData holds one provider-defined element whose children are the fields.
-        for (k, inner) in ud {
-            if k == "#attributes" {
-                continue;
-            }
-            flatten_data(inner, &mut data);
-        }
-    }
-    Some(RawRecord {
-        channel,
-        provider,
-        event_id,
-        record_id,
-        time,
-        computer,
-        data,
-        prov,
-    })
-}
-
-fn attr<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
-    v.get("#attributes")?.get(name)
-}
-
-/// An element's text whether rendered bare (`"EventID": 1`) or with attributes
-/// (`"EventID": {"#attributes": {...}, "#text": 1}`).
-fn text_of(v: &Value) -> String {
-    match v {
-        Value::Object(m) => m.get("#text").map(value_text).unwrap_or_default(),
-        other => value_text(other),
-    }
-}
+use serde_json::Value;
 
 /// A JSON value as the text Event Viewer's XML would show.
 pub fn value_text(v: &Value) -> String {
@@ -80,42 +18,10 @@ pub fn value_text(v: &Value) -> String {
     }
 }
 
-fn flatten_data(v: &Value, out: &mut Vec<(String, String)>) {
-    let Value::Object(m) = v else {
-        return;
-    };
-    flatten_obj(m, out);
-}
-
-fn flatten_obj(m: &Map<String, Value>, out: &mut Vec<(String, String)>) {
-    for (k, v) in m {
-        if k == "#attributes" {
-            continue;
-        }
-        if k == "Data" || k == "#text" {
-            // Unnamed <Data> elements: a list or a single value.
-            let items: Vec<&Value> = match v {
-                Value::Array(a) => a.iter().collect(),
-                Value::Object(o) => match o.get("#text") {
-                    Some(Value::Array(a)) => a.iter().collect(),
-                    Some(t) => vec![t],
-                    None => vec![],
-                },
-                other => vec![other],
-            };
-            for it in items {
-                out.push((format!("Data{}", out.len() + 1), value_text(it)));
-            }
-            continue;
-        }
-        out.push((k.clone(), value_text(v)));
-    }
-}
-
-/// [`record_from_event_json`] straight from the rendered bytes, without building a
+/// Build a record from one rendered event's JSON bytes; `Ok(None)` when the JSON is not an
+/// event at all (no `Event.System` object). Parsed into a light borrowed tree, not a
 /// `serde_json::Value`: strings without escapes are borrowed from the input, objects are plain
-/// vectors (no key hashing). Same result as parsing into a `Value` first, duplicate keys
-/// included (the last value wins, at the first key's place, as `Value` with `preserve_order`).
+/// vectors (no key hashing). Duplicate keys: the last value wins, at the first key's place.
 pub fn record_from_event_json_bytes(
     json: &[u8],
     prov: Provenance,
@@ -351,8 +257,10 @@ mod tests {
 
     #[test]
     fn reads_system_and_event_data() {
-        let v: Value = serde_json::from_str(r##"{"Event":{"#attributes":{"xmlns":"x"},"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon","Guid":"{5770385f}"}},"EventID":1,"TimeCreated":{"#attributes":{"SystemTime":"2019-04-30T20:35:11.8560890Z"}},"EventRecordID":9832,"Channel":"Microsoft-Windows-Sysmon/Operational","Computer":"IEWIN7"},"EventData":{"ProcessId":3572,"Image":"C:\\Windows\\System32\\mmc.exe","Initiated":true,"RuleName":null}}}"##).unwrap();
-        let r = record_from_event_json(&v, prov()).unwrap();
+        let d = r##"{"Event":{"#attributes":{"xmlns":"x"},"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon","Guid":"{5770385f}"}},"EventID":1,"TimeCreated":{"#attributes":{"SystemTime":"2019-04-30T20:35:11.8560890Z"}},"EventRecordID":9832,"Channel":"Microsoft-Windows-Sysmon/Operational","Computer":"IEWIN7"},"EventData":{"ProcessId":3572,"Image":"C:\\Windows\\System32\\mmc.exe","Initiated":true,"RuleName":null}}}"##;
+        let r = record_from_event_json_bytes(d.as_bytes(), prov())
+            .unwrap()
+            .unwrap();
         assert_eq!(r.event_id, 1);
         assert_eq!(r.record_id, Some(9832));
         assert_eq!(r.provider, "Microsoft-Windows-Sysmon");
@@ -365,19 +273,25 @@ mod tests {
 
     #[test]
     fn qualifiers_and_unnamed_data() {
-        let v: Value = serde_json::from_str(r##"{"Event":{"System":{"Provider":{"#attributes":{"Name":"EventLog"}},"EventID":{"#attributes":{"Qualifiers":32768},"#text":6005},"Channel":"System","Computer":"H"},"EventData":{"Data":["a","b"],"Binary":"00"}}}"##).unwrap();
-        let r = record_from_event_json(&v, prov()).unwrap();
+        let d = r##"{"Event":{"System":{"Provider":{"#attributes":{"Name":"EventLog"}},"EventID":{"#attributes":{"Qualifiers":32768},"#text":6005},"Channel":"System","Computer":"H"},"EventData":{"Data":["a","b"],"Binary":"00"}}}"##;
+        let r = record_from_event_json_bytes(d.as_bytes(), prov())
+            .unwrap()
+            .unwrap();
         assert_eq!(r.event_id, 6005);
         assert_eq!(r.record_id, None);
         assert_eq!(r.time, None);
         assert_eq!(r.get("Data1"), Some("a"));
         assert_eq!(r.get("Data2"), Some("b"));
         assert_eq!(r.get("Binary"), Some("00"));
-        assert!(record_from_event_json(&serde_json::json!({"x": 1}), prov()).is_none());
+        assert!(
+            record_from_event_json_bytes(br#"{"x": 1}"#, prov())
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]
-    fn bytes_path_equals_value_path() {
+    fn odd_shapes() {
         let docs = [
             r##"{"Event":{"#attributes":{"xmlns":"x"},"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon","Guid":"{5770385f}"}},"EventID":1,"TimeCreated":{"#attributes":{"SystemTime":"2019-04-30T20:35:11.8560890Z"}},"EventRecordID":9832,"Channel":"Microsoft-Windows-Sysmon/Operational","Computer":"IEWIN7"},"EventData":{"ProcessId":3572,"Image":"C:\\Windows\\System32\\mmc.exe","Initiated":true,"RuleName":null,"F":1.5,"N":-3,"A":[1,"b",null],"O":{"#text":"t"}}}}"##,
             r##"{"Event":{"System":{"EventID":{"#attributes":{"Qualifiers":32768},"#text":6005},"Channel":"System","Computer":"H"},"EventData":{"Data":["a","b"],"Binary":"00"}}}"##,
@@ -387,14 +301,24 @@ mod tests {
             r##"{"Event":{"System":[1]}}"##,
             r##"{"x":1}"##,
         ];
-        for d in docs {
-            let v: Value = serde_json::from_str(d).unwrap();
-            assert_eq!(
-                record_from_event_json_bytes(d.as_bytes(), prov()).unwrap(),
-                record_from_event_json(&v, prov()),
-                "{d}"
-            );
-        }
+        let got: Vec<Option<RawRecord>> = docs
+            .iter()
+            .map(|d| record_from_event_json_bytes(d.as_bytes(), prov()).unwrap())
+            .collect();
+        let r = got[0].as_ref().unwrap();
+        assert_eq!(
+            (r.get("F"), r.get("N"), r.get("A"), r.get("O")),
+            (Some("1.5"), Some("-3"), Some("1,b,"), Some("t"))
+        );
+        let r = got[2].as_ref().unwrap();
+        assert_eq!(r.get("K"), Some("2"), "the last duplicate wins");
+        assert_eq!(
+            (r.get("Data1"), r.get("Data2"), r.get("Data4")),
+            (Some("p"), Some("q"), Some("z"))
+        );
+        let r = got[3].as_ref().unwrap();
+        assert_eq!((r.get("A"), r.get("Data2")), (Some("1"), Some("d")));
+        assert!(got[5].is_none() && got[6].is_none());
         assert!(record_from_event_json_bytes(b"{\"Event\":", prov()).is_err());
     }
 }

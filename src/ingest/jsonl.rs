@@ -7,7 +7,7 @@
 //! cannot be read is damage (its line number and why) and the rest of the file is still read.
 //! The text may be UTF-8 or UTF-16 (Windows PowerShell 5 writes `>` redirections as UTF-16 LE).
 
-use super::json_event::{record_from_event_json, value_text};
+use super::json_event::{record_from_event_json_bytes, value_text};
 use super::xml::TextSource;
 use crate::record::{Damage, Provenance, RawRecord, ReadStats, wanted_event_id};
 use crate::time::Ts;
@@ -86,15 +86,6 @@ pub fn read_from<R: Read>(
         if text.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let value: Value = match serde_json::from_slice(text) {
-            Ok(v) => v,
-            Err(e) => {
-                stats
-                    .damage
-                    .push(damage(line_no, Some(1), format!("not valid JSON: {e}")));
-                continue;
-            }
-        };
         let prov = Provenance {
             file: display.clone(),
             chunk: None,
@@ -102,17 +93,24 @@ pub fn read_from<R: Read>(
             line: Some(line_no),
         };
         let rec = match flavor {
-            Flavor::EvtxDump => record_from_event_json(&value, prov)
-                .ok_or_else(|| "not an evtx_dump record: no Event.System object".to_string()),
-            Flavor::Nxlog => match value.as_object() {
-                Some(obj) => {
-                    let r = record_from_nxlog(obj, prov);
-                    if r.is_ok() {
-                        clock.observe(obj);
-                    }
-                    r
+            Flavor::EvtxDump => match record_from_event_json_bytes(text, prov) {
+                Ok(r) => {
+                    r.ok_or_else(|| "not an evtx_dump record: no Event.System object".to_string())
                 }
-                None => Err("not an NXLog record: not a JSON object".to_string()),
+                Err(e) => Err(format!("not valid JSON: {e}")),
+            },
+            Flavor::Nxlog => match serde_json::from_slice::<Value>(text) {
+                Err(e) => Err(format!("not valid JSON: {e}")),
+                Ok(value) => match value.as_object() {
+                    Some(obj) => {
+                        let r = record_from_nxlog(obj, prov);
+                        if r.is_ok() {
+                            clock.observe(obj);
+                        }
+                        r
+                    }
+                    None => Err("not an NXLog record: not a JSON object".to_string()),
+                },
             },
         };
         match rec {
