@@ -16,6 +16,7 @@ pub mod render;
 use crate::event::{Direction, Event, Kind, LocalSide, basename, synthetic_id};
 use crate::normalize::norm_ip;
 use crate::time::Ts;
+use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -130,17 +131,37 @@ pub struct Graph {
 
 impl Graph {
     /// Build from events sorted in the total order.
+    ///
+    /// Hosts are independent: each host's graph is built from its own events (in the total
+    /// order) on the thread pool; the result does not depend on the number of threads.
     pub fn build(events: &[Event]) -> Graph {
+        let mut per_host: BTreeMap<Arc<str>, Vec<usize>> = BTreeMap::new();
+        for (i, e) in events.iter().enumerate() {
+            per_host.entry(e.host.clone()).or_default().push(i);
+        }
+        let built: Vec<(HostGraph, Vec<(usize, Resolved)>)> = per_host
+            .into_par_iter()
+            .map(|(host, idx)| {
+                let mut hg = HostGraph {
+                    host,
+                    ..HostGraph::default()
+                };
+                let res = idx
+                    .into_iter()
+                    .map(|i| (i, hg.add(i, &events[i])))
+                    .collect();
+                (hg, res)
+            })
+            .collect();
         let mut g = Graph {
             hosts: BTreeMap::new(),
             resolved: vec![Resolved::default(); events.len()],
         };
-        for (i, e) in events.iter().enumerate() {
-            let hg = g.hosts.entry(e.host.clone()).or_insert_with(|| HostGraph {
-                host: e.host.clone(),
-                ..HostGraph::default()
-            });
-            g.resolved[i] = hg.add(i, e);
+        for (hg, res) in built {
+            for (i, r) in res {
+                g.resolved[i] = r;
+            }
+            g.hosts.insert(hg.host.clone(), hg);
         }
         g
     }
