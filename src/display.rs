@@ -47,6 +47,11 @@ fn needs_escape(c: char) -> bool {
         || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}')
 }
 
+/// A number that may be unknown, as shown to a person: the number, or `?`.
+pub fn or_unknown<T: std::fmt::Display>(v: Option<T>) -> String {
+    v.map_or_else(|| "?".to_string(), |v| v.to_string())
+}
+
 /// Shorten for a table cell, keeping the start; marks the cut with `…`.
 pub fn clip(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
@@ -80,6 +85,10 @@ mod tests {
         assert_eq!(term("x\u{202e}gpj.exe"), "x\\u{202e}gpj.exe");
         assert_eq!(term("\u{9b}2J"), "\\x9b2J");
         assert_eq!(clip("abcdef", 4), "abc…");
+        assert_eq!(
+            (or_unknown(Some(49163u16)), or_unknown(None::<u64>)),
+            ("49163".to_string(), "?".to_string())
+        );
         assert_eq!(clip_left("dir/sub/file.evtx", 10), "…file.evtx");
         assert_eq!(clip_left("a.evtx", 10), "a.evtx");
         let j = serde_json::to_string("a\u{9b}2J\u{7f}\u{202e}").unwrap();

@@ -1,7 +1,7 @@
 //! `dcomhunt events`: the normalized events, as a table or JSON lines, plus a read summary.
 
 use super::{Inputs, exit};
-use crate::display::{clip, term};
+use crate::display::{clip, or_unknown, term};
 use crate::event::{Event, Kind, basename};
 use crate::pipeline::{Loaded, load};
 use anyhow::Result;
@@ -74,38 +74,26 @@ pub fn source_label(e: &Event) -> String {
 /// What the event says, in one line.
 pub fn details(e: &Event) -> String {
     match &e.kind {
-        Kind::ProcessStart(p) => {
-            let parent = p.parent_image.as_deref().map(basename).unwrap_or("?");
-            format!(
-                "{}  (parent {} [{}])",
-                p.command_line.as_deref().unwrap_or(&p.image),
-                parent,
-                p.parent_pid
-                    .map(|x| x.to_string())
-                    .unwrap_or_else(|| "?".into())
-            )
-        }
+        Kind::ProcessStart(p) => format!(
+            "{}  (parent {} [{}])",
+            p.command_line.as_deref().unwrap_or(&p.image),
+            p.parent_image.as_deref().map(basename).unwrap_or("?"),
+            or_unknown(p.parent_pid)
+        ),
         Kind::ProcessEnd(p) => format!("ended {}", p.image),
         Kind::Network(n) => {
-            let port = |p: Option<u16>| p.map(|p| p.to_string()).unwrap_or_else(|| "?".into());
-            match n.direction {
-                crate::event::Direction::Ingress => format!(
-                    "in {} {}:{} → {}:{}",
-                    n.transport,
-                    n.remote_ip,
-                    port(n.remote_port),
-                    n.local_ip,
-                    port(n.local_port)
-                ),
-                crate::event::Direction::Egress => format!(
-                    "out {} {}:{} → {}:{}",
-                    n.transport,
-                    n.local_ip,
-                    port(n.local_port),
-                    n.remote_ip,
-                    port(n.remote_port)
-                ),
-            }
+            // Initiator first: the remote side for an inbound connection.
+            let ((sip, sp), (dip, dp)) = (n.source(), n.destination());
+            let dir = match n.direction {
+                crate::event::Direction::Ingress => "in",
+                crate::event::Direction::Egress => "out",
+            };
+            format!(
+                "{dir} {} {sip}:{} → {dip}:{}",
+                n.transport,
+                or_unknown(sp),
+                or_unknown(dp)
+            )
         }
         Kind::Boot(b) => format!("boot marker ({})", b.marker),
     }

@@ -502,7 +502,7 @@ pub fn findings_table(fs: &[Finding], r: &ScanResult, w: &Window) -> Table {
             .map(|p| {
                 format!(
                     "[{}] {}",
-                    p.pid.map(|x| x.to_string()).unwrap_or_else(|| "?".into()),
+                    crate::display::or_unknown(p.pid),
                     p.command_line.as_deref().unwrap_or(&p.image)
                 )
             })

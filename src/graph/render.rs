@@ -1,7 +1,7 @@
 //! Text (pstree-like) and JSON renderings of a host graph.
 
 use super::{HostGraph, NetEdge, Origin};
-use crate::display::term;
+use crate::display::{or_unknown, term};
 use crate::event::Direction;
 use serde::Serialize;
 use std::fmt::Write;
@@ -22,7 +22,6 @@ fn hms(t: crate::time::Ts) -> String {
 }
 
 pub fn edge_line(e: &NetEdge) -> String {
-    let port = |p: Option<u16>| p.map(|p| p.to_string()).unwrap_or_else(|| "?".into());
     let ev = if e.evidence.len() > 1 {
         format!(" ({} records)", e.evidence.len())
     } else {
@@ -32,8 +31,8 @@ pub fn edge_line(e: &NetEdge) -> String {
         Direction::Ingress => format!(
             "← {}:{} → :{} {} {}{}",
             term(&e.remote_ip),
-            port(e.remote_port),
-            port(e.local_port),
+            or_unknown(e.remote_port),
+            or_unknown(e.local_port),
             term(&e.transport),
             hms(e.time),
             ev
@@ -41,8 +40,8 @@ pub fn edge_line(e: &NetEdge) -> String {
         Direction::Egress => format!(
             "→ {}:{} from :{} {} {}{}",
             term(&e.remote_ip),
-            port(e.remote_port),
-            port(e.local_port),
+            or_unknown(e.remote_port),
+            or_unknown(e.local_port),
             term(&e.transport),
             hms(e.time),
             ev
@@ -56,7 +55,7 @@ pub fn node_line(g: &HostGraph, n: usize) -> String {
         Some(s) => s.iso(),
         None => format!("{:<28}", "(start not logged)"),
     };
-    let pid = p.pid.map(|x| x.to_string()).unwrap_or_else(|| "?".into());
+    let pid = or_unknown(p.pid);
     let name = if p.image.is_empty() { "?" } else { p.name() };
     let mut s = format!("{when} [{pid}] {}", term(name));
     if let Some(c) = &p.command_line {

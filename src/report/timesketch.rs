@@ -5,6 +5,7 @@
 use super::csv_out::{Fields, finding_marks, graph_entity_id};
 use super::table::{Cell, CsvMode, TableOut};
 use super::{ReportError, ReportInput, TableDone};
+use crate::display::or_unknown;
 use crate::event::{Event, Kind};
 use std::path::Path;
 
@@ -46,22 +47,17 @@ pub fn timestamp_desc(e: &Event) -> &'static str {
     }
 }
 
-fn port(p: Option<u16>) -> String {
-    p.map_or_else(|| "?".to_string(), |p| p.to_string())
-}
-
 /// A one-line description (values as recorded; Timesketch escapes them itself).
 pub fn message(e: &Event) -> String {
-    let pid = |p: Option<u64>| p.map_or_else(|| "?".to_string(), |p| p.to_string());
     let what = match &e.kind {
         Kind::ProcessStart(p) => format!(
             "Process start [{}] {} (parent [{}] {})",
-            pid(p.pid),
+            or_unknown(p.pid),
             p.command_line.as_deref().unwrap_or(&p.image),
-            pid(p.parent_pid),
+            or_unknown(p.parent_pid),
             p.parent_image.as_deref().unwrap_or("?")
         ),
-        Kind::ProcessEnd(p) => format!("Process end [{}] {}", pid(p.pid), p.image),
+        Kind::ProcessEnd(p) => format!("Process end [{}] {}", or_unknown(p.pid), p.image),
         Kind::Network(n) => {
             let (s, sp) = n.source();
             let (d, dp) = n.destination();
@@ -69,9 +65,9 @@ pub fn message(e: &Event) -> String {
                 "Network {} {} {s}:{} -> {d}:{} [{}] {}",
                 n.direction.as_str(),
                 n.transport,
-                port(sp),
-                port(dp),
-                pid(n.pid),
+                or_unknown(sp),
+                or_unknown(dp),
+                or_unknown(n.pid),
                 n.image
             )
         }
