@@ -30,7 +30,7 @@ fn evtx_files(dir: &Path, out: &mut Vec<PathBuf>) {
 fn compare(dir: &Path) -> (usize, u64, u64, u64) {
     let mut files = Vec::new();
     evtx_files(dir, &mut files);
-    let (mut records, mut direct, mut json_direct_mode, mut json_total) = (0u64, 0u64, 0u64, 0u64);
+    let (mut records, mut direct, mut json_direct_mode) = (0u64, 0u64, 0u64);
     for f in &files {
         let display: Arc<str> = Arc::from(f.display().to_string());
         let (a, sa, pa) = read_with(f, &display, Mode::Direct).unwrap();
@@ -44,9 +44,7 @@ fn compare(dir: &Path) -> (usize, u64, u64, u64) {
         records += a.len() as u64;
         direct += pa.direct;
         json_direct_mode += pa.json;
-        json_total += pb.json;
     }
-    let _ = json_total;
     (files.len(), records, direct, json_direct_mode)
 }
 
