@@ -152,7 +152,7 @@ fn finding(rule: &Rule, events: &[Event], graph: &Graph, idx: Vec<usize>) -> Fin
         events[i].network().map(|n| match n.remote_port {
             Some(p) if n.remote_ip.contains(':') => format!("[{}]:{p}", n.remote_ip),
             Some(p) => format!("{}:{p}", n.remote_ip),
-            None => n.remote_ip.clone(),
+            None => n.remote_ip.to_string(),
         })
     });
     Finding {

@@ -111,12 +111,12 @@ fn split_user(u: &str) -> (Option<&str>, &str) {
 impl<'a> EcsDoc<'a> {
     fn executable(&self) -> Option<&'a str> {
         match &self.ev.kind {
-            Kind::ProcessStart(p) => Some(p.image.as_str()),
-            Kind::ProcessEnd(p) if !p.image.is_empty() => Some(p.image.as_str()),
-            Kind::Network(n) if !n.image.is_empty() => Some(n.image.as_str()),
+            Kind::ProcessStart(p) => Some(p.image.as_ref()),
+            Kind::ProcessEnd(p) if !p.image.is_empty() => Some(p.image.as_ref()),
+            Kind::Network(n) if !n.image.is_empty() => Some(n.image.as_ref()),
             _ => self
                 .node
-                .map(|n| n.image.as_str())
+                .map(|n| n.image.as_ref())
                 .filter(|s| !s.is_empty()),
         }
     }
@@ -133,7 +133,7 @@ impl<'a> EcsDoc<'a> {
             Kind::ProcessStart(p) if p.parent_image.is_some() => p.parent_image.as_deref(),
             _ => self
                 .parent
-                .map(|n| n.image.as_str())
+                .map(|n| n.image.as_ref())
                 .filter(|s| !s.is_empty()),
         }
     }
@@ -218,9 +218,9 @@ impl Document for EcsDoc<'_> {
             "process.parent.entity_id" => match &ev.kind {
                 Kind::ProcessStart(p) => os(self
                     .parent
-                    .map(|n| n.entity_id.as_str())
+                    .map(|n| n.entity_id.as_ref())
                     .or(p.parent_entity_id.as_deref())),
-                _ => os(self.parent.map(|n| n.entity_id.as_str())),
+                _ => os(self.parent.map(|n| n.entity_id.as_ref())),
             },
             "process.parent.pid" => match &ev.kind {
                 Kind::ProcessStart(p) => int(p.parent_pid.or(self.parent.and_then(|n| n.pid))),
@@ -245,7 +245,7 @@ impl Document for EcsDoc<'_> {
             "user.name" => self.user().map(|u| Value::Str(split_user(u).1)),
             "user.domain" => self.user().and_then(|u| split_user(u).0).map(Value::Str),
             "network.direction" => net.map(|n| Value::Str(n.direction.as_str())),
-            "network.transport" => net.map(|n| Value::Str(n.transport.as_str())),
+            "network.transport" => net.map(|n| Value::Str(n.transport.as_ref())),
             "source.ip" | "source.address" => net
                 .map(|n| Value::Str(n.source().0))
                 .filter(|v| *v != Value::Str("")),

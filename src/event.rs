@@ -5,6 +5,10 @@ use crate::time::Ts;
 use serde::Serialize;
 use std::sync::Arc;
 
+/// Shared, immutable text: values repeat across events (images, users, command lines) and
+/// between events and graph nodes, and are stored once.
+pub type Text = Arc<str>;
+
 /// One kept event, normalized (see `docs/architecture.md` and design.md).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Event {
@@ -59,10 +63,12 @@ impl Event {
 /// What happened.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+/// The payloads are boxed: an event list holds one `Event` per kept record, and inline the
+/// largest payload (a process start) would set the size of every one of them.
 pub enum Kind {
-    ProcessStart(Process),
-    ProcessEnd(ProcessEnd),
-    Network(Network),
+    ProcessStart(Box<Process>),
+    ProcessEnd(Box<ProcessEnd>),
+    Network(Box<Network>),
     Boot(Boot),
 }
 
@@ -81,30 +87,30 @@ impl Kind {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Process {
     /// Lower-case `{guid}` for Sysmon; a synthetic `syn:` id for 4688 (see [`synthetic_id`]).
-    pub entity_id: Option<String>,
+    pub entity_id: Option<Text>,
     pub pid: Option<u64>,
-    pub image: String,
-    pub command_line: Option<String>,
+    pub image: Text,
+    pub command_line: Option<Text>,
     /// `None` when the parent is unknown (zero GUID, `?` image, or not logged).
-    pub parent_entity_id: Option<String>,
+    pub parent_entity_id: Option<Text>,
     pub parent_pid: Option<u64>,
-    pub parent_image: Option<String>,
-    pub parent_command_line: Option<String>,
-    pub user: Option<String>,
+    pub parent_image: Option<Text>,
+    pub parent_command_line: Option<Text>,
+    pub user: Option<Text>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub hashes: Option<String>,
+    pub hashes: Option<Text>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub current_directory: Option<String>,
+    pub current_directory: Option<Text>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub integrity_level: Option<String>,
+    pub integrity_level: Option<Text>,
 }
 
 /// Sysmon 5 or Security 4689.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ProcessEnd {
-    pub entity_id: Option<String>,
+    pub entity_id: Option<Text>,
     pub pid: Option<u64>,
-    pub image: String,
+    pub image: Text,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -155,16 +161,16 @@ impl LocalSide {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Network {
     /// Sysmon ProcessGuid (lower case); `None` for 5156 until the graph resolves it.
-    pub entity_id: Option<String>,
+    pub entity_id: Option<Text>,
     pub pid: Option<u64>,
     /// Sysmon `Image`; for 5156 the `Application` as logged (`\device\harddiskvolumeN\…`).
-    pub image: String,
+    pub image: Text,
     pub direction: Direction,
     /// `tcp`, `udp`, or the protocol number as text.
-    pub transport: String,
-    pub local_ip: String,
+    pub transport: Text,
+    pub local_ip: Text,
     pub local_port: Option<u16>,
-    pub remote_ip: String,
+    pub remote_ip: Text,
     pub remote_port: Option<u16>,
     /// How the local side was decided.
     pub local_side: LocalSide,
@@ -172,7 +178,7 @@ pub struct Network {
     /// evidence; see `normalize::redecide_local_side`).
     #[serde(skip)]
     pub source_was_local: bool,
-    pub user: Option<String>,
+    pub user: Option<Text>,
 }
 
 impl Network {

@@ -9,7 +9,7 @@
 //!   then from the field names; the reason is kept in [`LocalSide`].
 
 use crate::event::{
-    Boot, Direction, Event, Kind, LocalSide, Network, Process, ProcessEnd, synthetic_id,
+    Boot, Direction, Event, Kind, LocalSide, Network, Process, ProcessEnd, Text, synthetic_id,
 };
 use crate::record::RawRecord;
 use crate::time::Ts;
@@ -55,9 +55,10 @@ pub fn is_kept(r: &RawRecord) -> bool {
     classify(r).is_some()
 }
 
-/// Interns host, channel and provider strings so events share them.
+/// Interns the text of a batch's events (hosts, images, command lines, users, GUIDs…) so that
+/// equal values are stored once and shared, with the graph too.
 #[derive(Default)]
-struct Interner(HashMap<String, Arc<str>>);
+struct Interner(HashSet<Arc<str>>);
 
 impl Interner {
     fn get(&mut self, s: &str) -> Arc<str> {
@@ -65,8 +66,18 @@ impl Interner {
             return a.clone();
         }
         let a: Arc<str> = Arc::from(s);
-        self.0.insert(s.to_string(), a.clone());
+        self.0.insert(a.clone());
         a
+    }
+
+    /// A present value: not empty and not `-`.
+    fn opt(&mut self, v: Option<&str>) -> Option<Text> {
+        v.filter(|s| !s.is_empty() && *s != "-")
+            .map(|s| self.get(s))
+    }
+
+    fn guid(&mut self, v: Option<&str>) -> Option<Text> {
+        guid(v).map(|g| self.get(&g))
     }
 }
 
@@ -195,23 +206,27 @@ fn normalize_one(r: &RawRecord, addrs: &HostAddresses, interner: &mut Interner) 
         _ => None,
     };
     let kind = match src {
-        Source::Sysmon(1) => Kind::ProcessStart(sysmon_process(r)),
-        Source::Sysmon(3) => Kind::Network(sysmon_network(r, host_name, addrs)),
-        Source::Sysmon(5) => Kind::ProcessEnd(ProcessEnd {
-            entity_id: guid(r.get("ProcessGuid")),
+        Source::Sysmon(1) => Kind::ProcessStart(Box::new(sysmon_process(r, interner))),
+        Source::Sysmon(3) => Kind::Network(Box::new(sysmon_network(r, host_name, addrs, interner))),
+        Source::Sysmon(5) => Kind::ProcessEnd(Box::new(ProcessEnd {
+            entity_id: interner.guid(r.get("ProcessGuid")),
             pid: r.get("ProcessId").and_then(parse_pid),
-            image: r.get("Image").unwrap_or_default().to_string(),
-        }),
+            image: interner.get(r.get("Image").unwrap_or_default()),
+        })),
         Source::Sysmon(_) => Kind::Boot(Boot {
             marker: "sysmon-4".into(),
         }),
-        Source::Security(4688) => Kind::ProcessStart(security_4688(r, host_name, time)),
-        Source::Security(4689) => Kind::ProcessEnd(ProcessEnd {
+        Source::Security(4688) => {
+            Kind::ProcessStart(Box::new(security_4688(r, host_name, time, interner)))
+        }
+        Source::Security(4689) => Kind::ProcessEnd(Box::new(ProcessEnd {
             entity_id: None,
             pid: r.get("ProcessId").and_then(parse_pid),
-            image: r.get("ProcessName").unwrap_or_default().to_string(),
-        }),
-        Source::Security(5156) => Kind::Network(security_5156(r, host_name, addrs)),
+            image: interner.get(r.get("ProcessName").unwrap_or_default()),
+        })),
+        Source::Security(5156) => {
+            Kind::Network(Box::new(security_5156(r, host_name, addrs, interner)))
+        }
         Source::Security(_) => Kind::Boot(Boot {
             marker: "security-4608".into(),
         }),
@@ -256,59 +271,63 @@ pub fn parse_pid(v: &str) -> Option<u64> {
     }
 }
 
-fn opt(v: Option<&str>) -> Option<String> {
-    v.filter(|s| !s.is_empty() && *s != "-").map(str::to_string)
+fn present(v: Option<&str>) -> Option<&str> {
+    v.filter(|s| !s.is_empty() && *s != "-")
 }
 
-fn sysmon_process(r: &RawRecord) -> Process {
+fn sysmon_process(r: &RawRecord, it: &mut Interner) -> Process {
     let parent_image = r.get("ParentImage").filter(|s| s.trim() != "?");
     let parent_known = parent_image.is_some();
+    let parent_entity_id = it.guid(r.get("ParentProcessGuid"));
     Process {
-        entity_id: guid(r.get("ProcessGuid")),
+        entity_id: it.guid(r.get("ProcessGuid")),
         pid: r.get("ProcessId").and_then(parse_pid),
-        image: r.get("Image").unwrap_or_default().to_string(),
-        command_line: opt(r.get("CommandLine")),
-        parent_entity_id: guid(r.get("ParentProcessGuid")),
-        parent_pid: if parent_known || guid(r.get("ParentProcessGuid")).is_some() {
+        image: it.get(r.get("Image").unwrap_or_default()),
+        command_line: it.opt(r.get("CommandLine")),
+        parent_pid: if parent_known || parent_entity_id.is_some() {
             r.get("ParentProcessId").and_then(parse_pid)
         } else {
             None
         },
-        parent_image: opt(parent_image),
-        parent_command_line: opt(r.get("ParentCommandLine")),
-        user: opt(r.get("User")),
-        hashes: opt(r.get("Hashes")),
-        current_directory: opt(r.get("CurrentDirectory")),
-        integrity_level: opt(r.get("IntegrityLevel")),
+        parent_entity_id,
+        parent_image: it.opt(parent_image),
+        parent_command_line: it.opt(r.get("ParentCommandLine")),
+        user: it.opt(r.get("User")),
+        hashes: it.opt(r.get("Hashes")),
+        current_directory: it.opt(r.get("CurrentDirectory")),
+        integrity_level: it.opt(r.get("IntegrityLevel")),
     }
 }
 
-fn security_4688(r: &RawRecord, host: &str, time: Ts) -> Process {
+fn security_4688(r: &RawRecord, host: &str, time: Ts, it: &mut Interner) -> Process {
     let pid = r.get("NewProcessId").and_then(parse_pid);
-    let user = match (opt(r.get("TargetUserName")), opt(r.get("TargetDomainName"))) {
-        (Some(u), Some(d)) => Some(format!("{d}\\{u}")),
-        (Some(u), None) => Some(u),
+    let user = match (
+        present(r.get("TargetUserName")),
+        present(r.get("TargetDomainName")),
+    ) {
+        (Some(u), Some(d)) => Some(it.get(&format!("{d}\\{u}"))),
+        (Some(u), None) => Some(it.get(u)),
         _ => match (
-            opt(r.get("SubjectUserName")),
-            opt(r.get("SubjectDomainName")),
+            present(r.get("SubjectUserName")),
+            present(r.get("SubjectDomainName")),
         ) {
-            (Some(u), Some(d)) => Some(format!("{d}\\{u}")),
-            (u, _) => u,
+            (Some(u), Some(d)) => Some(it.get(&format!("{d}\\{u}"))),
+            (u, _) => u.map(|u| it.get(u)),
         },
     };
     Process {
-        entity_id: pid.map(|p| synthetic_id(host, p, time)),
+        entity_id: pid.map(|p| synthetic_id(host, p, time).into()),
         pid,
-        image: r.get("NewProcessName").unwrap_or_default().to_string(),
-        command_line: opt(r.get("CommandLine")),
+        image: it.get(r.get("NewProcessName").unwrap_or_default()),
+        command_line: it.opt(r.get("CommandLine")),
         parent_entity_id: None,
         parent_pid: r.get("ProcessId").and_then(parse_pid),
-        parent_image: opt(r.get("ParentProcessName")),
+        parent_image: it.opt(r.get("ParentProcessName")),
         parent_command_line: None,
         user,
         hashes: None,
         current_directory: None,
-        integrity_level: opt(r.get("MandatoryLabel")),
+        integrity_level: it.opt(r.get("MandatoryLabel")),
     }
 }
 
@@ -385,13 +404,13 @@ fn port(v: Option<&str>) -> Option<u16> {
     v.and_then(|s| s.trim().parse().ok())
 }
 
-fn transport(v: Option<&str>) -> String {
+fn transport(v: Option<&str>, it: &mut Interner) -> Text {
     match v.map(str::trim).unwrap_or_default() {
-        "6" => "tcp".into(),
-        "17" => "udp".into(),
-        "1" => "icmp".into(),
-        "58" => "ipv6-icmp".into(),
-        other => other.to_ascii_lowercase(),
+        "6" => it.get("tcp"),
+        "17" => it.get("udp"),
+        "1" => it.get("icmp"),
+        "58" => it.get("ipv6-icmp"),
+        other => it.get(&other.to_ascii_lowercase()),
     }
 }
 
@@ -402,23 +421,24 @@ fn build_network(
     host: &str,
     addrs: &HostAddresses,
     default_source_local: bool,
-) -> (String, Option<u16>, String, Option<u16>, LocalSide, bool) {
+    it: &mut Interner,
+) -> (Text, Option<u16>, Text, Option<u16>, LocalSide, bool) {
     let (src_local, why) = match direction {
         Direction::Egress => (true, LocalSide::Initiator),
         Direction::Ingress => source_is_local(&a, &b, host, addrs, default_source_local),
     };
     let (l, r) = if src_local { (a, b) } else { (b, a) };
     (
-        l.ip.trim().to_string(),
+        it.get(l.ip.trim()),
         l.port,
-        r.ip.trim().to_string(),
+        it.get(r.ip.trim()),
         r.port,
         why,
         src_local,
     )
 }
 
-fn sysmon_network(r: &RawRecord, host: &str, addrs: &HostAddresses) -> Network {
+fn sysmon_network(r: &RawRecord, host: &str, addrs: &HostAddresses, it: &mut Interner) -> Network {
     let direction = if is_false(r.get("Initiated")) {
         Direction::Ingress
     } else {
@@ -436,24 +456,24 @@ fn sysmon_network(r: &RawRecord, host: &str, addrs: &HostAddresses) -> Network {
     };
     // Recent Sysmon puts the remote initiator of an inbound connection in Source*.
     let (local_ip, local_port, remote_ip, remote_port, local_side, source_was_local) =
-        build_network(direction, a, b, host, addrs, false);
+        build_network(direction, a, b, host, addrs, false, it);
     Network {
-        entity_id: guid(r.get("ProcessGuid")),
+        entity_id: it.guid(r.get("ProcessGuid")),
         pid: r.get("ProcessId").and_then(parse_pid),
-        image: r.get("Image").unwrap_or_default().to_string(),
+        image: it.get(r.get("Image").unwrap_or_default()),
         direction,
-        transport: transport(r.get("Protocol")),
+        transport: transport(r.get("Protocol"), it),
         local_ip,
         local_port,
         remote_ip,
         remote_port,
         local_side,
         source_was_local,
-        user: opt(r.get("User")),
+        user: it.opt(r.get("User")),
     }
 }
 
-fn security_5156(r: &RawRecord, host: &str, addrs: &HostAddresses) -> Network {
+fn security_5156(r: &RawRecord, host: &str, addrs: &HostAddresses, it: &mut Interner) -> Network {
     let direction = if r.get("Direction").is_some_and(is_inbound_5156) {
         Direction::Ingress
     } else {
@@ -471,16 +491,16 @@ fn security_5156(r: &RawRecord, host: &str, addrs: &HostAddresses) -> Network {
     };
     // Microsoft documents Source* as the local side of a 5156 in both directions.
     let (local_ip, local_port, remote_ip, remote_port, local_side, source_was_local) =
-        build_network(direction, a, b, host, addrs, true);
+        build_network(direction, a, b, host, addrs, true, it);
     Network {
         entity_id: None,
         pid: r
             .get("ProcessID")
             .or_else(|| r.get("ProcessId"))
             .and_then(parse_pid),
-        image: r.get("Application").unwrap_or_default().to_string(),
+        image: it.get(r.get("Application").unwrap_or_default()),
         direction,
-        transport: transport(r.get("Protocol")),
+        transport: transport(r.get("Protocol"), it),
         local_ip,
         local_port,
         remote_ip,
@@ -543,11 +563,11 @@ mod tests {
         );
         assert_eq!(n.direction, Direction::Ingress);
         assert_eq!(
-            (n.local_ip.as_str(), n.local_port),
+            (n.local_ip.as_ref(), n.local_port),
             ("10.0.2.16", Some(49168))
         );
         assert_eq!(
-            (n.remote_ip.as_str(), n.remote_port),
+            (n.remote_ip.as_ref(), n.remote_port),
             ("10.0.2.17", Some(55683))
         );
         assert_eq!(n.local_side, LocalSide::Hostname);
@@ -572,7 +592,7 @@ mod tests {
         let e = normalize(std::slice::from_ref(&inbound));
         let n = e[0].network().unwrap();
         assert_eq!(
-            (n.local_ip.as_str(), n.local_port, n.local_side),
+            (n.local_ip.as_ref(), n.local_port, n.local_side),
             ("10.0.0.5", Some(135), LocalSide::FieldNames)
         );
         // With an outbound connection from 10.0.0.5 the host's address decides.
@@ -591,7 +611,7 @@ mod tests {
         let e = normalize(&[inbound, out]);
         let n = e[0].network().unwrap();
         assert_eq!(
-            (n.local_ip.as_str(), n.local_side),
+            (n.local_ip.as_ref(), n.local_side),
             ("10.0.0.5", LocalSide::HostAddress)
         );
         assert_eq!(e[1].network().unwrap().local_side, LocalSide::Initiator);
@@ -639,7 +659,7 @@ mod tests {
         assert!(pr.entity_id.as_deref().unwrap().starts_with("syn:h:420:"));
         let nw = e[1].network().unwrap();
         assert_eq!(
-            (nw.pid, nw.transport.as_str(), nw.direction),
+            (nw.pid, nw.transport.as_ref(), nw.direction),
             (Some(420), "tcp", Direction::Ingress)
         );
         assert_eq!(

@@ -5,12 +5,12 @@ use crate::discover::{Discovery, Input, Skipped, discover_unhashed, hash_file};
 use crate::error::Result;
 use crate::event::Event;
 use crate::ingest;
-use crate::normalize::{HostAddresses, is_kept, normalize, redecide_local_side};
+use crate::normalize::{HostAddresses, normalize, redecide_local_side};
 use crate::record::{Damage, ReadStats};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -86,18 +86,24 @@ pub fn load_inputs(inputs: Vec<Input>, skipped: Vec<Skipped>) -> Loaded {
         .map(|mut input| {
             let result = if !input.sha256.is_empty() {
                 ingest::read(&input.path, &input.display, input.format)
+                    .map(|(r, s)| (normalize(&r), s))
             } else if input.format == ingest::Format::Evtx {
-                ingest::evtx::read_hashed(&input.path, &input.display).map(|(r, s, (size, sha))| {
-                    (input.size, input.sha256) = (size, sha);
-                    (r, s)
-                })
+                // Streamed: each chunk's records are normalized on the worker that parsed the
+                // chunk and dropped there, so no file's raw records are ever all in memory.
+                ingest::evtx::read_hashed_with(&input.path, &input.display, &|r| normalize(&r)).map(
+                    |(batches, s, (size, sha))| {
+                        (input.size, input.sha256) = (size, sha);
+                        (batches.into_iter().flatten().collect(), s)
+                    },
+                )
             } else {
                 hash_file(&input.path).and_then(|(size, sha)| {
                     (input.size, input.sha256) = (size, sha);
                     ingest::read(&input.path, &input.display, input.format)
+                        .map(|(r, s)| (normalize(&r), s))
                 })
             };
-            let (records, stats) = match result {
+            let (events, stats) = match result {
                 Ok(x) => x,
                 Err(e) => (
                     Vec::new(),
@@ -113,15 +119,7 @@ pub fn load_inputs(inputs: Vec<Input>, skipped: Vec<Skipped>) -> Loaded {
                     },
                 ),
             };
-            // Normalize right away so the raw records of only a few files are alive at once.
-            let mut kept = BTreeMap::new();
-            for r in records.iter().filter(|r| is_kept(r)) {
-                *kept
-                    .entry(format!("{}:{}", r.channel, r.event_id))
-                    .or_insert(0) += 1;
-            }
-            let events = normalize(&records);
-            drop(records);
+            let kept = kept_counts(&events);
             pb.inc(1);
             (InputReport { input, stats, kept }, events)
         })
@@ -129,6 +127,8 @@ pub fn load_inputs(inputs: Vec<Input>, skipped: Vec<Skipped>) -> Loaded {
     pb.finish_and_clear();
     let mut reports = Vec::with_capacity(read.len());
     let mut events = Vec::with_capacity(read.iter().map(|(_, e)| e.len()).sum());
+    // Each file's list is freed as soon as it is moved over, so the two copies of the events
+    // never exist at once.
     for (report, evs) in read {
         reports.push(report);
         events.extend(evs);
@@ -144,6 +144,18 @@ pub fn load_inputs(inputs: Vec<Input>, skipped: Vec<Skipped>) -> Loaded {
         skipped,
         events,
     }
+}
+
+/// Kept events per `channel:event_id` (normalization keeps exactly one event per kept record).
+fn kept_counts(events: &[Event]) -> BTreeMap<String, u64> {
+    let mut counts: HashMap<(&str, u32), u64> = HashMap::new();
+    for e in events {
+        *counts.entry((&e.channel, e.event_id)).or_insert(0) += 1;
+    }
+    counts
+        .into_iter()
+        .map(|((ch, id), n)| (format!("{ch}:{id}"), n))
+        .collect()
 }
 
 /// Sort into the total order every stage uses.

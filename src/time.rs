@@ -3,7 +3,7 @@
 //! Every clock the tool orders by is kept as [`Ts`]; it renders as UTC ISO-8601 with seven
 //! fractional digits and a `Z`, e.g. `2019-05-14T01:29:04.3068859Z`.
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDateTime, Timelike, Utc};
 use serde::{Serialize, Serializer};
 use std::fmt;
 
@@ -64,6 +64,25 @@ impl Ts {
     /// ISO-8601 UTC with 7 fractional digits and `Z`.
     pub fn iso(self) -> String {
         match self.to_datetime() {
+            // Written digit by digit: this runs for every timeline row.
+            Some(dt) if (0..=9999).contains(&dt.year()) => {
+                let (_, t) = self.unix_parts();
+                let mut b = *b"0000-00-00T00:00:00.0000000Z";
+                let mut put = |at: usize, width: usize, mut v: u32| {
+                    for k in (at..at + width).rev() {
+                        b[k] = b'0' + (v % 10) as u8;
+                        v /= 10;
+                    }
+                };
+                put(0, 4, dt.year() as u32);
+                put(5, 2, dt.month());
+                put(8, 2, dt.day());
+                put(11, 2, dt.hour());
+                put(14, 2, dt.minute());
+                put(17, 2, dt.second());
+                put(20, 7, t);
+                String::from_utf8_lossy(&b).into_owned()
+            }
             Some(dt) => {
                 let (_, t) = self.unix_parts();
                 format!("{}.{:07}Z", dt.format("%Y-%m-%dT%H:%M:%S"), t)
@@ -189,5 +208,38 @@ mod tests {
         assert!(Ts::parse("2020-09-17T13:31:47.Z").is_none());
         assert_eq!(fmt_rel(12_280_000), "+1.228 s");
         assert_eq!(fmt_rel(-7_200_000), "-0.720 s");
+    }
+
+    /// The digit-by-digit rendering equals chrono's `strftime` one across the FILETIME range,
+    /// including the ends and years past 9999 (which take chrono's signed form).
+    #[test]
+    fn iso_matches_strftime() {
+        let slow = |t: Ts| {
+            let dt = t.to_datetime().unwrap();
+            format!(
+                "{}.{:07}Z",
+                dt.format("%Y-%m-%dT%H:%M:%S"),
+                t.unix_parts().1
+            )
+        };
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut samples = vec![
+            0,
+            1,
+            9_999_999,
+            132011301118560890,
+            2_650_467_743_999_999_999,
+        ];
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            samples.push((x % 2_650_467_744_000_000_000) as i64);
+        }
+        samples.push(3_000_000_000_000_000_000);
+        for t in samples.into_iter().map(Ts) {
+            assert_eq!(t.iso(), slow(t), "{}", t.0);
+        }
+        assert!(Ts(3_000_000_000_000_000_000).iso().starts_with('+'));
     }
 }

@@ -94,11 +94,11 @@ fn lethalhta_orders_by_time_created_not_utctime() {
     assert!(net.time > proc_.time);
     let n = net.network().unwrap();
     assert_eq!(
-        (n.local_ip.as_str(), n.local_port),
+        (n.local_ip.as_ref(), n.local_port),
         ("10.0.2.16", Some(49168))
     );
     assert_eq!(
-        (n.remote_ip.as_str(), n.remote_port),
+        (n.remote_ip.as_ref(), n.remote_port),
         ("10.0.2.17", Some(55683))
     );
 }

@@ -127,16 +127,16 @@ fn proc_event(i: u64, parent: Option<u64>, image: &str) -> Event {
             offset: Some(i),
             line: None,
         },
-        kind: Kind::ProcessStart(Process {
-            entity_id: Some(g(i + 1)),
+        kind: Kind::ProcessStart(Box::new(Process {
+            entity_id: Some(g(i + 1).into()),
             pid: Some(4 * (i % 16_000) + 400),
-            image: format!("C:\\x\\{image}"),
-            command_line: Some(format!("{image} --n {i}")),
-            parent_entity_id: parent.map(g),
+            image: format!("C:\\x\\{image}").into(),
+            command_line: Some(format!("{image} --n {i}").into()),
+            parent_entity_id: parent.map(|p| g(p).into()),
             parent_pid: parent.map(|p| 4 * (p % 16_000) + 400),
-            parent_image: parent.map(|_| "C:\\x\\p.exe".to_string()),
+            parent_image: parent.map(|_| "C:\\x\\p.exe".into()),
             ..Process::default()
-        }),
+        })),
     }
 }
 

@@ -101,9 +101,9 @@ pub fn details(e: &Event) -> String {
 
 fn pid_and_name(e: &Event) -> (String, String) {
     let (pid, img) = match &e.kind {
-        Kind::ProcessStart(p) => (p.pid, p.image.as_str()),
-        Kind::ProcessEnd(p) => (p.pid, p.image.as_str()),
-        Kind::Network(n) => (n.pid, n.image.as_str()),
+        Kind::ProcessStart(p) => (p.pid, p.image.as_ref()),
+        Kind::ProcessEnd(p) => (p.pid, p.image.as_ref()),
+        Kind::Network(n) => (n.pid, n.image.as_ref()),
         Kind::Boot(_) => (None, ""),
     };
     (

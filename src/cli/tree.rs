@@ -43,8 +43,8 @@ pub fn select(g: &HostGraph, sel: &str) -> Vec<usize> {
     (0..g.procs.len())
         .filter(|&i| {
             let p = &g.procs[i];
-            p.entity_id == lower
-                || p.entity_id == braced
+            *p.entity_id == *lower
+                || *p.entity_id == *braced
                 || s.parse::<u64>().ok().is_some_and(|pid| p.pid == Some(pid))
                 || p.name().eq_ignore_ascii_case(s)
         })

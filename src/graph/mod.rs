@@ -13,7 +13,7 @@
 
 pub mod render;
 
-use crate::event::{Direction, Event, Kind, LocalSide, basename, synthetic_id};
+use crate::event::{Direction, Event, Kind, LocalSide, Text, basename, synthetic_id};
 use crate::normalize::norm_ip;
 use crate::time::Ts;
 use rayon::prelude::*;
@@ -40,18 +40,18 @@ pub enum Origin {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ProcNode {
-    pub entity_id: String,
+    pub entity_id: Text,
     pub pid: Option<u64>,
-    pub image: String,
-    pub command_line: Option<String>,
-    pub user: Option<String>,
-    pub hashes: Option<String>,
+    pub image: Text,
+    pub command_line: Option<Text>,
+    pub user: Option<Text>,
+    pub hashes: Option<Text>,
     pub start: Option<Ts>,
     pub end: Option<Ts>,
     pub origin: Origin,
     #[serde(skip)]
     pub parent: Option<usize>,
-    pub parent_entity_id: Option<String>,
+    pub parent_entity_id: Option<Text>,
     #[serde(skip)]
     pub children: Vec<usize>,
     #[serde(skip)]
@@ -79,10 +79,10 @@ pub struct NetEdge {
     #[serde(skip)]
     pub proc: usize,
     pub direction: Direction,
-    pub transport: String,
-    pub local_ip: String,
+    pub transport: Text,
+    pub local_ip: Text,
     pub local_port: Option<u16>,
-    pub remote_ip: String,
+    pub remote_ip: Text,
     pub remote_port: Option<u16>,
     pub local_side: LocalSide,
     /// The earliest record's time.
@@ -106,7 +106,7 @@ pub struct HostGraph {
     pub edges: Vec<NetEdge>,
     /// Boot markers in time order.
     pub boots: Vec<BootMark>,
-    by_entity: HashMap<String, usize>,
+    by_entity: HashMap<Text, usize>,
     /// PID → nodes with that PID, in creation order.
     by_pid: HashMap<u64, Vec<usize>>,
 }
@@ -189,7 +189,9 @@ impl Graph {
 
 impl HostGraph {
     pub fn node(&self, entity_id: &str) -> Option<usize> {
-        self.by_entity.get(&entity_id.to_ascii_lowercase()).copied()
+        self.by_entity
+            .get(entity_id.to_ascii_lowercase().as_str())
+            .copied()
     }
 
     /// The boot preceding `t` (latest marker at or before it).
@@ -256,11 +258,11 @@ impl HostGraph {
         i
     }
 
-    fn blank(entity_id: String, pid: Option<u64>, image: &str, t: Ts, origin: Origin) -> ProcNode {
+    fn blank(entity_id: Text, pid: Option<u64>, image: Text, t: Ts, origin: Origin) -> ProcNode {
         ProcNode {
             entity_id,
             pid,
-            image: image.to_string(),
+            image,
             command_line: None,
             user: None,
             hashes: None,
@@ -343,8 +345,8 @@ impl HostGraph {
                 let eid = p
                     .entity_id
                     .clone()
-                    .unwrap_or_else(|| synthetic_id(&e.host, p.pid.unwrap_or(0), e.time));
-                let n = match self.by_entity.get(&eid).copied() {
+                    .unwrap_or_else(|| synthetic_id(&e.host, p.pid.unwrap_or(0), e.time).into());
+                let n = match self.by_entity.get(&*eid).copied() {
                     Some(n) => n,
                     None => match self.same_process(p.pid, &p.image, e.time, &eid) {
                         // The same process logged by both Sysmon 1 and 4688: one node, the
@@ -359,7 +361,7 @@ impl HostGraph {
                         None => self.new_node(Self::blank(
                             eid.clone(),
                             p.pid,
-                            &p.image,
+                            p.image.clone(),
                             e.time,
                             Origin::Logged,
                         )),
@@ -407,13 +409,13 @@ impl HostGraph {
                 r.node = Some(n);
                 // Parent.
                 let parent = if let Some(peid) = &p.parent_entity_id {
-                    Some(match self.by_entity.get(peid).copied() {
+                    Some(match self.by_entity.get(&**peid).copied() {
                         Some(pn) => pn,
                         None => {
                             let mut b = Self::blank(
                                 peid.clone(),
                                 p.parent_pid,
-                                p.parent_image.as_deref().unwrap_or(""),
+                                p.parent_image.clone().unwrap_or_default(),
                                 e.time,
                                 Origin::Placeholder,
                             );
@@ -436,9 +438,9 @@ impl HostGraph {
                         Some(pn) => Some(pn),
                         None => {
                             let mut b = Self::blank(
-                                synthetic_id(&e.host, ppid, e.time),
+                                synthetic_id(&e.host, ppid, e.time).into(),
                                 Some(ppid),
-                                p.parent_image.as_deref().unwrap_or(""),
+                                p.parent_image.clone().unwrap_or_default(),
                                 e.time,
                                 Origin::Placeholder,
                             );
@@ -467,7 +469,7 @@ impl HostGraph {
             }
             Kind::ProcessEnd(p) => {
                 let n = match &p.entity_id {
-                    Some(eid) => self.by_entity.get(eid).copied(),
+                    Some(eid) => self.by_entity.get(&**eid).copied(),
                     None => p.pid.and_then(|pid| {
                         self.alive_pid(
                             pid,
@@ -487,12 +489,12 @@ impl HostGraph {
             }
             Kind::Network(net) => {
                 let n = match &net.entity_id {
-                    Some(eid) => match self.by_entity.get(eid).copied() {
+                    Some(eid) => match self.by_entity.get(&**eid).copied() {
                         Some(n) => n,
                         None => self.new_node(Self::blank(
                             eid.clone(),
                             net.pid,
-                            &net.image,
+                            net.image.clone(),
                             e.time,
                             Origin::Placeholder,
                         )),
@@ -516,9 +518,9 @@ impl HostGraph {
                                 match syn {
                                     Some(s) => s,
                                     None => self.new_node(Self::blank(
-                                        synthetic_id(&e.host, pid, e.time),
+                                        synthetic_id(&e.host, pid, e.time).into(),
                                         net.pid,
-                                        &net.image,
+                                        net.image.clone(),
                                         e.time,
                                         Origin::Synthetic,
                                     )),

@@ -213,7 +213,7 @@ pub fn json<'a>(
                 children: p
                     .children
                     .iter()
-                    .map(|&c| g.procs[c].entity_id.as_str())
+                    .map(|&c| g.procs[c].entity_id.as_ref())
                     .collect(),
                 connections: p.edges.iter().map(|&e| &g.edges[e]).collect(),
                 evidence: p

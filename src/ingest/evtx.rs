@@ -27,6 +27,7 @@ const CHUNK_BATCH: usize = 64;
 struct ChunkOut {
     records: Vec<RawRecord>,
     read: u64,
+    wanted: u64,
     damage: Vec<Damage>,
     paths: PathCounts,
 }
@@ -50,8 +51,8 @@ pub struct PathCounts {
     pub json: u64,
 }
 
-/// Files up to this size are read into memory in one go (and hashed from there by
-/// [`read_hashed`]); larger ones are streamed, so memory stays bounded by this times the threads.
+/// Files up to this size are read into memory in one go by [`read`] and [`read_with`]; larger
+/// ones are streamed. [`read_hashed_with`] always streams.
 pub const WHOLE_FILE_MAX: u64 = 64 << 20;
 
 /// Read one EVTX file. Never fails as a whole once the file opened: damage is reported in the
@@ -68,33 +69,93 @@ pub fn read_with(
 ) -> std::io::Result<(Vec<RawRecord>, ReadStats, PathCounts)> {
     let file = File::open(path)?;
     let size = file.metadata()?.len();
-    if size <= WHOLE_FILE_MAX {
+    let (batches, stats, paths) = if size <= WHOLE_FILE_MAX {
         let bytes = read_whole(file, size)?;
         let size = bytes.len() as u64;
-        read_from(Cursor::new(bytes), size, display, mode)
+        read_from(Cursor::new(bytes), size, display, mode, &|r| r)?
     } else {
-        read_from(BufReader::new(file), size, display, mode)
+        read_from(BufReader::new(file), size, display, mode, &|r| r)?
+    };
+    Ok((batches.into_iter().flatten().collect(), stats, paths))
+}
+
+/// Read one EVTX file streaming, handing each chunk's wanted records to `map` on the worker
+/// that parsed the chunk (so raw records live only as long as their chunk), and return `map`'s
+/// results in chunk order with the file's size and SHA-256 (lower-case hex). The hash is taken
+/// from the very bytes the parser read, as it read them: each file is read from disk once, and
+/// only one batch of chunks per file is in memory at a time.
+pub fn read_hashed_with<T: Send>(
+    path: &Path,
+    display: &Arc<str>,
+    map: &(dyn Fn(Vec<RawRecord>) -> T + Sync),
+) -> std::io::Result<(Vec<T>, ReadStats, (u64, String))> {
+    let file = File::open(path)?;
+    let size = file.metadata()?.len();
+    let mut rest = file.try_clone()?;
+    let state = Arc::new(std::sync::Mutex::new(HashState::default()));
+    let reader = HashingReader {
+        inner: file,
+        pos: 0,
+        state: state.clone(),
+    };
+    let (out, stats, _) = read_from(
+        BufReader::with_capacity(CHUNK_SIZE as usize, reader),
+        size,
+        display,
+        Mode::Direct,
+        map,
+    )?;
+    let mut st = std::mem::take(&mut *state.lock().unwrap_or_else(|e| e.into_inner()));
+    // Whatever the parser did not read (a trailing partial chunk, a region it skipped) is
+    // hashed from where the sequential hash stopped.
+    rest.seek(SeekFrom::Start(st.upto))?;
+    let mut buf = vec![0u8; CHUNK_SIZE as usize];
+    loop {
+        match rest.read(&mut buf)? {
+            0 => break,
+            n => {
+                st.hasher.update(&buf[..n]);
+                st.upto += n as u64;
+            }
+        }
+    }
+    Ok((out, stats, (st.upto, hex::encode(st.hasher.finalize()))))
+}
+
+/// The SHA-256 of a file's bytes from 0 up to `upto`, fed as they are first read.
+#[derive(Default)]
+struct HashState {
+    hasher: Sha256,
+    upto: u64,
+}
+
+/// A reader that hashes the bytes it reads the first time they extend the contiguous hashed
+/// prefix; reads behind it or past a gap are passed through unhashed (see [`read_hashed_with`]).
+struct HashingReader {
+    inner: File,
+    pos: u64,
+    state: Arc<std::sync::Mutex<HashState>>,
+}
+
+impl Read for HashingReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let end = self.pos + n as u64;
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if self.pos <= st.upto && end > st.upto {
+            let from = (st.upto - self.pos) as usize;
+            st.hasher.update(&buf[from..n]);
+            st.upto = end;
+        }
+        self.pos = end;
+        Ok(n)
     }
 }
 
-/// [`read`], and the file's size and SHA-256 (lower-case hex) computed from the very bytes that
-/// were parsed: a file that fits in [`WHOLE_FILE_MAX`] is read from disk once, not once to hash
-/// and again to parse.
-pub fn read_hashed(
-    path: &Path,
-    display: &Arc<str>,
-) -> std::io::Result<(Vec<RawRecord>, ReadStats, (u64, String))> {
-    let file = File::open(path)?;
-    let size = file.metadata()?.len();
-    if size <= WHOLE_FILE_MAX {
-        let bytes = read_whole(file, size)?;
-        let hash = (bytes.len() as u64, hex::encode(Sha256::digest(&bytes)));
-        let (records, stats, _) = read_from(Cursor::new(bytes), hash.0, display, Mode::Direct)?;
-        Ok((records, stats, hash))
-    } else {
-        let hash = crate::discover::hash_file(path)?;
-        let (records, stats, _) = read_from(BufReader::new(file), size, display, Mode::Direct)?;
-        Ok((records, stats, hash))
+impl Seek for HashingReader {
+    fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
+        self.pos = self.inner.seek(to)?;
+        Ok(self.pos)
     }
 }
 
@@ -104,12 +165,15 @@ fn read_whole(mut file: File, size: u64) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-fn read_from<R: Read + Seek>(
+/// Parse a file, handing each chunk's wanted records to `map` on the thread that parsed it;
+/// `map`'s results come back in chunk order.
+fn read_from<R: Read + Seek, T: Send>(
     mut reader: R,
     size: u64,
     display: &Arc<str>,
     mode: Mode,
-) -> std::io::Result<(Vec<RawRecord>, ReadStats, PathCounts)> {
+    map: &(dyn Fn(Vec<RawRecord>) -> T + Sync),
+) -> std::io::Result<(Vec<T>, ReadStats, PathCounts)> {
     let mut stats = ReadStats::default();
     let mut paths = PathCounts::default();
     // The header, read by hand first: the crate refuses some damaged headers we still want to
@@ -182,19 +246,25 @@ fn read_from<R: Read + Seek>(
     let mut records = Vec::new();
     let mut batch: Vec<EvtxChunkData> = Vec::with_capacity(CHUNK_BATCH);
     let flush = |batch: &mut Vec<EvtxChunkData>,
-                 records: &mut Vec<RawRecord>,
+                 records: &mut Vec<T>,
                  stats: &mut ReadStats,
                  paths: &mut PathCounts| {
-        let outs: Vec<ChunkOut> = std::mem::take(batch)
+        let outs: Vec<(ChunkOut, T)> = std::mem::take(batch)
             .into_par_iter()
-            .map(|chunk| read_chunk(chunk, &settings, display, mode))
+            .map(|chunk| {
+                let mut out = read_chunk(chunk, &settings, display, mode);
+                out.wanted = out.records.len() as u64;
+                let mapped = map(std::mem::take(&mut out.records));
+                (out, mapped)
+            })
             .collect();
-        for out in outs {
+        for (out, mapped) in outs {
             paths.direct += out.paths.direct;
             paths.json += out.paths.json;
             stats.records_read += out.read;
+            stats.records_wanted += out.wanted;
             stats.damage.extend(out.damage);
-            records.extend(out.records);
+            records.push(mapped);
         }
     };
     for chunk in parser.chunks() {
@@ -222,7 +292,6 @@ fn read_from<R: Read + Seek>(
         }
     }
     flush(&mut batch, &mut records, &mut stats, &mut paths);
-    stats.records_wanted = records.len() as u64;
     Ok((records, stats, paths))
 }
 
@@ -275,6 +344,7 @@ fn read_chunk(
     let mut out = ChunkOut {
         records: Vec::new(),
         read: 0,
+        wanted: 0,
         damage: Vec::new(),
         paths: PathCounts::default(),
     };

@@ -177,12 +177,12 @@ pub fn graph_entity_id<'a>(r: &'a ReportInput<'_>, i: usize) -> Option<&'a str> 
     r.graph
         .host(&e.host)
         .and_then(|h| h.procs.get(n))
-        .map(|p| p.entity_id.as_str())
+        .map(|p| p.entity_id.as_ref())
 }
 
 fn done(t: TableOut, name: &'static str) -> Result<TableDone, ReportError> {
-    let rows = t.rows;
-    let truncated = t.truncated;
+    let rows = t.rows();
+    let truncated = t.truncated();
     Ok(TableDone {
         name,
         rows,
@@ -222,9 +222,9 @@ pub fn findings(
             Cell::owned(f.first_time.iso()),
             Cell::owned(f.last_time.iso()),
             Cell::opt_str(f.remote.as_deref()),
-            Cell::opt_str(key.map(|p| p.entity_id.as_str())),
+            Cell::opt_str(key.map(|p| p.entity_id.as_ref())),
             Cell::opt_uint(key.and_then(|p| p.pid)),
-            Cell::opt_str(key.map(|p| p.image.as_str())),
+            Cell::opt_str(key.map(|p| p.image.as_ref())),
             Cell::opt_str(key.and_then(|p| p.command_line.as_deref())),
             if descendants.is_empty() {
                 Cell::Null
@@ -346,13 +346,13 @@ pub fn timeline(
 ) -> Result<TableDone, ReportError> {
     let marks = finding_marks(r);
     let mut t = TableOut::create(dir, "timeline", TIMELINE_COLUMNS, csv, jsonl)?;
-    for &i in &r.timeline {
-        let Some(e) = r.loaded.events.get(i) else {
-            continue;
-        };
+    // Rows are encoded in blocks on the thread pool and written in order.
+    t.rows_par(r.timeline.len(), |k| {
+        let i = r.timeline[k];
+        let e = r.loaded.events.get(i)?;
         let x = Fields::of(e);
         let m = marks.get(&i);
-        t.row(&[
+        Some(vec![
             Cell::owned(e.time.iso()),
             e.utc_time.map_or(Cell::Null, |u| Cell::owned(u.iso())),
             Cell::str(&e.host),
@@ -388,7 +388,7 @@ pub fn timeline(
             Cell::opt_str(x.boot_marker),
             joined(m.map(|m| &m.0)),
             joined(m.map(|m| &m.1)),
-        ])?;
-    }
+        ])
+    })?;
     done(t, "timeline")
 }

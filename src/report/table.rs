@@ -2,6 +2,7 @@
 
 use super::atomic::{AtomicFile, Staged};
 use super::{ReportError, excel};
+use rayon::prelude::*;
 use std::borrow::Cow;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -39,21 +40,185 @@ pub enum CsvMode {
     Excel,
 }
 
+/// Encodes rows into CSV and JSON-lines bytes in memory; [`TableOut`] writes them out. Blocks of
+/// rows can be encoded on several threads with one encoder each and written in order.
+struct Encoder {
+    columns: &'static [&'static str],
+    /// The column names as JSON strings (with quotes), encoded once.
+    keys: Vec<String>,
+    csv: Option<(csv::Writer<Vec<u8>>, CsvMode)>,
+    jsonl: Option<Vec<u8>>,
+    jsonl_name: String,
+    truncated: u64,
+    rows: u64,
+    num: itoa::Buffer,
+}
+
+fn csv_writer() -> csv::Writer<Vec<u8>> {
+    csv::WriterBuilder::new()
+        .quote_style(csv::QuoteStyle::Necessary)
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::with_capacity(1 << 16))
+}
+
+/// Encoded bytes of some rows.
+#[derive(Default)]
+struct Bytes {
+    csv: Vec<u8>,
+    jsonl: Vec<u8>,
+    truncated: u64,
+    rows: u64,
+}
+
+impl Encoder {
+    fn new(
+        columns: &'static [&'static str],
+        csv: Option<CsvMode>,
+        jsonl: bool,
+        jsonl_name: &str,
+    ) -> Result<Encoder, ReportError> {
+        Ok(Encoder {
+            columns,
+            keys: columns
+                .iter()
+                .map(|k| json_str(k))
+                .collect::<Result<_, _>>()?,
+            csv: csv.map(|m| (csv_writer(), m)),
+            jsonl: jsonl.then(Vec::new),
+            jsonl_name: jsonl_name.to_string(),
+            truncated: 0,
+            rows: 0,
+            num: itoa::Buffer::new(),
+        })
+    }
+
+    /// A fresh encoder of the same table (for another block of rows).
+    fn fork(&self) -> Encoder {
+        Encoder {
+            columns: self.columns,
+            keys: self.keys.clone(),
+            csv: self.csv.as_ref().map(|(_, m)| (csv_writer(), *m)),
+            jsonl: self.jsonl.as_ref().map(|_| Vec::new()),
+            jsonl_name: self.jsonl_name.clone(),
+            truncated: 0,
+            rows: 0,
+            num: itoa::Buffer::new(),
+        }
+    }
+
+    fn header(&mut self) -> Result<(), ReportError> {
+        if let Some((w, _)) = self.csv.as_mut() {
+            w.write_record(self.columns).map_err(csv_internal)?;
+        }
+        Ok(())
+    }
+
+    fn row(&mut self, name: &str, cells: &[Cell<'_>]) -> Result<(), ReportError> {
+        if cells.len() != self.columns.len() {
+            return Err(ReportError::Internal(format!(
+                "{name}: row of {} cells for {} columns",
+                cells.len(),
+                self.columns.len()
+            )));
+        }
+        self.rows += 1;
+        if let Some((w, mode)) = self.csv.as_mut() {
+            for c in cells {
+                match c {
+                    Cell::Null => w.write_field(b""),
+                    Cell::UInt(v) => w.write_field(self.num.format(*v)),
+                    Cell::Int(v) => w.write_field(self.num.format(*v)),
+                    Cell::Str(s) => match mode {
+                        CsvMode::Exact => w.write_field(s.as_bytes()),
+                        CsvMode::Excel => {
+                            let (v, cut) = excel::cell(s, &self.jsonl_name);
+                            if cut {
+                                self.truncated += 1;
+                            }
+                            w.write_field(v.as_bytes())
+                        }
+                    },
+                }
+                .map_err(csv_internal)?;
+            }
+            w.write_record(None::<&[u8]>).map_err(csv_internal)?;
+        }
+        if let Some(line) = self.jsonl.as_mut() {
+            line.push(b'{');
+            for (i, (k, c)) in self.keys.iter().zip(cells).enumerate() {
+                if i > 0 {
+                    line.push(b',');
+                }
+                line.extend_from_slice(k.as_bytes());
+                line.push(b':');
+                match c {
+                    Cell::Null => line.extend_from_slice(b"null"),
+                    Cell::UInt(v) => line.extend_from_slice(self.num.format(*v).as_bytes()),
+                    Cell::Int(v) => line.extend_from_slice(self.num.format(*v).as_bytes()),
+                    Cell::Str(s) => serde_json::to_writer(&mut *line, s.as_ref())
+                        .map_err(|e| ReportError::Internal(format!("JSON string: {e}")))?,
+                }
+            }
+            line.extend_from_slice(b"}\n");
+        }
+        Ok(())
+    }
+
+    /// Bytes encoded so far (the encoder starts again empty).
+    fn take(&mut self) -> Result<Bytes, ReportError> {
+        let csv = match self.csv.as_mut() {
+            Some((w, _)) => std::mem::replace(w, csv_writer())
+                .into_inner()
+                .map_err(|e| ReportError::Internal(format!("CSV buffer: {e}")))?,
+            None => Vec::new(),
+        };
+        let jsonl = self.jsonl.as_mut().map(std::mem::take).unwrap_or_default();
+        let out = Bytes {
+            csv,
+            jsonl,
+            truncated: self.truncated,
+            rows: self.rows,
+        };
+        (self.truncated, self.rows) = (0, 0);
+        Ok(out)
+    }
+
+    fn pending(&self) -> usize {
+        self.csv.as_ref().map_or(0, |(w, _)| w.get_ref().len())
+            + self.jsonl.as_ref().map_or(0, Vec::len)
+    }
+}
+
+fn csv_internal(e: csv::Error) -> ReportError {
+    ReportError::Internal(format!("CSV encoding: {e}"))
+}
+
+/// Rows encoded per block by [`TableOut::rows_par`].
+const BLOCK_ROWS: usize = 4096;
+
 /// The writers of one table.
 pub struct TableOut {
     name: &'static str,
     dir: PathBuf,
-    columns: &'static [&'static str],
-    csv: Option<(csv::Writer<AtomicFile>, CsvMode)>,
+    enc: Encoder,
+    csv: Option<BufWriter<AtomicFile>>,
     jsonl: Option<BufWriter<AtomicFile>>,
     jsonl_name: String,
-    /// Cells cut in `--excel` mode.
-    pub truncated: u64,
-    pub rows: u64,
-    buf: Vec<String>,
+    truncated: u64,
+    rows: u64,
 }
 
 impl TableOut {
+    /// Rows written so far.
+    pub fn rows(&self) -> u64 {
+        self.rows + self.enc.rows
+    }
+
+    /// Cells cut so far in `--excel` mode.
+    pub fn truncated(&self) -> u64 {
+        self.truncated + self.enc.truncated
+    }
+
     /// Start `NAME.csv` (if `csv` is given) and `NAME.jsonl` (if `jsonl`) in `dir`, and write the
     /// CSV header.
     pub fn create(
@@ -64,25 +229,19 @@ impl TableOut {
         jsonl: bool,
     ) -> Result<TableOut, ReportError> {
         let csv_name = format!("{name}.csv");
-        let csv = match csv {
+        let jsonl_name = format!("{name}.jsonl");
+        let csv_file = match csv {
             Some(mode) => {
-                let mut f = AtomicFile::create(dir, &csv_name)?;
+                let mut f = BufWriter::with_capacity(1 << 16, AtomicFile::create(dir, &csv_name)?);
                 if mode == CsvMode::Excel {
                     f.write_all("\u{feff}".as_bytes())
                         .map_err(|e| ReportError::io(&dir.join(&csv_name), e))?;
                 }
-                let mut w = csv::WriterBuilder::new()
-                    .quote_style(csv::QuoteStyle::Necessary)
-                    .terminator(csv::Terminator::CRLF)
-                    .from_writer(f);
-                w.write_record(columns)
-                    .map_err(|e| ReportError::csv(&dir.join(&csv_name), e))?;
-                Some((w, mode))
+                Some(f)
             }
             None => None,
         };
-        let jsonl_name = format!("{name}.jsonl");
-        let jsonl = if jsonl {
+        let jsonl_file = if jsonl {
             Some(BufWriter::with_capacity(
                 1 << 16,
                 AtomicFile::create(dir, &jsonl_name)?,
@@ -90,92 +249,97 @@ impl TableOut {
         } else {
             None
         };
-        Ok(TableOut {
+        let mut enc = Encoder::new(columns, csv, jsonl, &jsonl_name)?;
+        enc.header()?;
+        let mut t = TableOut {
             name,
             dir: dir.to_path_buf(),
-            columns,
-            csv,
-            jsonl,
+            enc,
+            csv: csv_file,
+            jsonl: jsonl_file,
             jsonl_name,
             truncated: 0,
             rows: 0,
-            buf: Vec::with_capacity(columns.len()),
-        })
+        };
+        t.drain()?;
+        Ok(t)
     }
 
     /// Write one row (as many cells as columns).
     pub fn row(&mut self, cells: &[Cell<'_>]) -> Result<(), ReportError> {
-        if cells.len() != self.columns.len() {
-            return Err(ReportError::Internal(format!(
-                "{}: row of {} cells for {} columns",
-                self.name,
-                cells.len(),
-                self.columns.len()
-            )));
+        self.enc.row(self.name, cells)?;
+        if self.enc.pending() >= 1 << 16 {
+            self.drain()?;
         }
-        self.rows += 1;
-        if let Some((w, mode)) = self.csv.as_mut() {
-            self.buf.clear();
-            for c in cells {
-                let s = match c {
-                    Cell::Null => String::new(),
-                    Cell::UInt(v) => v.to_string(),
-                    Cell::Int(v) => v.to_string(),
-                    Cell::Str(s) => match mode {
-                        CsvMode::Exact => s.to_string(),
-                        CsvMode::Excel => {
-                            let (v, cut) = excel::cell(s, &self.jsonl_name);
-                            if cut {
-                                self.truncated += 1;
-                            }
-                            v.into_owned()
+        Ok(())
+    }
+
+    /// Write the rows `row(0)`, `row(1)`, … `row(n - 1)` in that order (`None`: no row), encoding
+    /// blocks of them on the thread pool. The file is the same as from calling [`Self::row`] for
+    /// each; memory holds a few blocks of encoded rows at a time.
+    pub fn rows_par<'a, F>(&mut self, n: usize, row: F) -> Result<(), ReportError>
+    where
+        F: Fn(usize) -> Option<Vec<Cell<'a>>> + Sync,
+    {
+        self.drain()?;
+        let wave = BLOCK_ROWS * 2 * rayon::current_num_threads().max(1);
+        let mut start = 0;
+        while start < n {
+            let end = (start + wave).min(n);
+            let blocks: Vec<Result<Bytes, ReportError>> = (start..end)
+                .step_by(BLOCK_ROWS)
+                .collect::<Vec<_>>()
+                .into_par_iter()
+                .map(|b| {
+                    let mut enc = self.enc.fork();
+                    for i in b..(b + BLOCK_ROWS).min(end) {
+                        if let Some(cells) = row(i) {
+                            enc.row(self.name, &cells)?;
                         }
-                    },
-                };
-                self.buf.push(s);
+                    }
+                    enc.take()
+                })
+                .collect();
+            for b in blocks {
+                self.write(b?)?;
             }
-            w.write_record(&self.buf)
-                .map_err(|e| ReportError::csv(&self.dir.join(format!("{}.csv", self.name)), e))?;
+            start = end;
         }
-        if let Some(j) = self.jsonl.as_mut() {
-            let mut line = String::with_capacity(256);
-            line.push('{');
-            for (i, (k, c)) in self.columns.iter().zip(cells).enumerate() {
-                if i > 0 {
-                    line.push(',');
-                }
-                line.push_str(&json_str(k)?);
-                line.push(':');
-                match c {
-                    Cell::Null => line.push_str("null"),
-                    Cell::UInt(v) => line.push_str(&v.to_string()),
-                    Cell::Int(v) => line.push_str(&v.to_string()),
-                    Cell::Str(s) => line.push_str(&json_str(s)?),
-                }
-            }
-            line.push_str("}\n");
-            j.write_all(line.as_bytes())
+        Ok(())
+    }
+
+    fn drain(&mut self) -> Result<(), ReportError> {
+        let b = self.enc.take()?;
+        self.write(b)
+    }
+
+    fn write(&mut self, b: Bytes) -> Result<(), ReportError> {
+        self.rows += b.rows;
+        self.truncated += b.truncated;
+        if let Some(f) = self.csv.as_mut() {
+            f.write_all(&b.csv)
+                .map_err(|e| ReportError::io(&self.dir.join(format!("{}.csv", self.name)), e))?;
+        }
+        if let Some(f) = self.jsonl.as_mut() {
+            f.write_all(&b.jsonl)
                 .map_err(|e| ReportError::io(&self.dir.join(&self.jsonl_name), e))?;
         }
         Ok(())
     }
 
     /// Finish every file of the table (still under temporary names).
-    pub fn finish(self) -> Result<Vec<Staged>, ReportError> {
+    pub fn finish(mut self) -> Result<Vec<Staged>, ReportError> {
+        self.drain()?;
         let mut out = Vec::new();
         let csv_path = self.dir.join(format!("{}.csv", self.name));
         let jsonl_path = self.dir.join(&self.jsonl_name);
-        if let Some((w, _)) = self.csv {
-            let f = w
-                .into_inner()
-                .map_err(|e| ReportError::io(&csv_path, std::io::Error::other(e.to_string())))?;
-            out.push(f.finish()?);
-        }
-        if let Some(j) = self.jsonl {
-            let f = j
-                .into_inner()
-                .map_err(|e| ReportError::io(&jsonl_path, std::io::Error::other(e.to_string())))?;
-            out.push(f.finish()?);
+        for (f, path) in [(self.csv, csv_path), (self.jsonl, jsonl_path)] {
+            if let Some(f) = f {
+                let f = f
+                    .into_inner()
+                    .map_err(|e| ReportError::io(&path, std::io::Error::other(e.to_string())))?;
+                out.push(f.finish()?);
+            }
         }
         Ok(out)
     }

@@ -136,7 +136,7 @@ pub fn write(
             },
         ])?;
     }
-    let rows = t.rows;
+    let rows = t.rows();
     Ok(TableDone {
         name: "timesketch",
         rows,
