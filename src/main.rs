@@ -1,5 +1,11 @@
 #![forbid(unsafe_code)]
 
+/// mimalloc instead of the system allocator: the pipeline makes millions of small allocations
+/// that live for the whole run between short-lived ones, and glibc's allocator spent a quarter
+/// of a 1 GB scan searching its free lists (see docs/performance.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     std::process::exit(dcomhunt::cli::main());
 }
