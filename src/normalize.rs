@@ -526,7 +526,7 @@ mod tests {
             computer: computer.into(),
             data: data
                 .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .map(|(k, v)| (Arc::from(*k), v.to_string()))
                 .collect(),
             prov: Provenance {
                 file: Arc::from("f"),

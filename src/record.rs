@@ -44,7 +44,7 @@ pub struct RawRecord {
     pub time: Option<Ts>,
     /// `System/Computer`.
     pub computer: String,
-    pub data: Vec<(String, String)>,
+    pub data: Vec<(Arc<str>, String)>,
     pub prov: Provenance,
 }
 
@@ -53,7 +53,7 @@ impl RawRecord {
     pub fn get(&self, name: &str) -> Option<&str> {
         self.data
             .iter()
-            .find(|(k, _)| k == name)
+            .find(|(k, _)| &**k == name)
             .map(|(_, v)| v.as_str())
     }
 }

@@ -421,7 +421,7 @@ fn wevtutil_fixture() {
     assert_eq!(p.computer, "IEWIN7");
     assert_eq!(p.time.unwrap().iso(), "2019-05-14T01:29:04.3068859Z");
     assert_eq!(p.data.len(), 10, "RenderingInfo is not data");
-    assert_eq!(p.data[0], ("RuleName".to_string(), String::new()));
+    assert_eq!(p.data[0], (Arc::from("RuleName"), String::new()));
     assert_eq!(
         p.get("CommandLine"),
         Some("C:\\Windows\\System32\\mshta.exe -Embedding & \"x\" <y>")
@@ -439,7 +439,7 @@ fn wevtutil_fixture() {
         ("Security", 5156, Some(88211))
     );
     assert_eq!(c.time.unwrap().iso(), "2019-05-14T01:29:03.1234567Z");
-    let names: Vec<&str> = c.data.iter().map(|(k, _)| k.as_str()).collect();
+    let names: Vec<&str> = c.data.iter().map(|(k, _)| &**k).collect();
     assert_eq!(
         names,
         [
@@ -475,9 +475,9 @@ fn wevtutil_fixture() {
     assert_eq!(
         b.data,
         vec![
-            ("Data1".to_string(), String::new()),
-            ("Data2".to_string(), "A & B".to_string()),
-            ("Binary".to_string(), "D9070500".to_string())
+            (Arc::from("Data1"), String::new()),
+            (Arc::from("Data2"), "A & B".to_string()),
+            (Arc::from("Binary"), "D9070500".to_string())
         ]
     );
 }
@@ -509,8 +509,8 @@ fn event_viewer_utf16_fixture() {
     assert_eq!(
         all[1].data,
         vec![
-            ("SubjectUserSid".to_string(), "S-1-5-21-1".to_string()),
-            ("SubjectUserName".to_string(), "IEUser".to_string())
+            (Arc::from("SubjectUserSid"), "S-1-5-21-1".to_string()),
+            (Arc::from("SubjectUserName"), "IEUser".to_string())
         ]
     );
 }

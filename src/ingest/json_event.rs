@@ -36,6 +36,7 @@ mod lite {
     use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
     use std::borrow::Cow;
     use std::fmt;
+    use std::sync::Arc;
 
     pub enum V<'a> {
         Null,
@@ -212,7 +213,7 @@ mod lite {
         })
     }
 
-    fn flatten(v: &V<'_>, out: &mut Vec<(String, String)>) {
+    fn flatten(v: &V<'_>, out: &mut Vec<(Arc<str>, String)>) {
         let V::Obj(m) = v else {
             return;
         };
@@ -232,11 +233,11 @@ mod lite {
                     _ => one,
                 };
                 for it in items {
-                    out.push((format!("Data{}", out.len() + 1), value_text(it)));
+                    out.push((format!("Data{}", out.len() + 1).into(), value_text(it)));
                 }
                 continue;
             }
-            out.push((k.as_ref().to_owned(), value_text(v)));
+            out.push((Arc::from(k.as_ref()), value_text(v)));
         }
     }
 }

@@ -259,10 +259,10 @@ pub fn record_from_nxlog(obj: &Map<String, Value>, prov: Provenance) -> Result<R
         .iter()
         .filter(|(k, _)| !is_nxlog_meta(k, obj))
         .map(|(k, v)| {
-            let k = if rename_pid && k == "ProcessId" {
-                "ProcessID".to_string()
+            let k: Arc<str> = if rename_pid && k == "ProcessId" {
+                Arc::from("ProcessID")
             } else {
-                k.clone()
+                Arc::from(k.as_str())
             };
             (k, value_text(v))
         })

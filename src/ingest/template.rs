@@ -13,6 +13,7 @@ use crate::time::Ts;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::rc::Rc;
+use std::sync::Arc;
 
 /// Most nodes one template definition may have before it is left to the JSON path.
 const MAX_NODES: usize = 4096;
@@ -36,7 +37,7 @@ enum Src {
 enum DataSpec {
     None,
     /// Named fields in order.
-    Fields(Vec<(String, Src)>),
+    Fields(Vec<(Arc<str>, Src)>),
     /// A substitution holding a BinXML fragment (a nested template instance) whose root is the
     /// data container.
     Nested(u16),
@@ -341,7 +342,7 @@ fn data_container(elems: &[Elem], c: &Elem, deps: &mut Vec<u16>) -> Option<DataS
             named = true;
         }
     }
-    let mut out: Vec<(String, Src)> = Vec::with_capacity(kids.len());
+    let mut out: Vec<(Arc<str>, Src)> = Vec::with_capacity(kids.len());
     let mut positional: Vec<Src> = Vec::new();
     let mut positional_at = None;
     for k in &kids {
@@ -353,7 +354,7 @@ fn data_container(elems: &[Elem], c: &Elem, deps: &mut Vec<u16>) -> Option<DataS
                 if is_reserved_key(&name) {
                     return None;
                 }
-                out.push((name, src));
+                out.push((name.into(), src));
             } else {
                 positional_at.get_or_insert(out.len());
                 positional.push(src);
@@ -362,15 +363,15 @@ fn data_container(elems: &[Elem], c: &Elem, deps: &mut Vec<u16>) -> Option<DataS
             if is_reserved_key(&k.name) {
                 return None;
             }
-            out.push((k.name.clone(), leaf(k)?));
+            out.push((k.name.as_str().into(), leaf(k)?));
         }
     }
     if let Some(at) = positional_at {
         // `json_event` numbers them by the fields already read, at the first Data's place.
-        let items: Vec<(String, Src)> = positional
+        let items: Vec<(Arc<str>, Src)> = positional
             .into_iter()
             .enumerate()
-            .map(|(i, s)| (format!("Data{}", at + i + 1), s))
+            .map(|(i, s)| (format!("Data{}", at + i + 1).into(), s))
             .collect();
         out.splice(at..at, items);
     }
@@ -397,13 +398,13 @@ fn user_data(elems: &[Elem], c: &Elem, deps: &mut Vec<u16>) -> Option<DataSpec> 
         if is_reserved_key(&k.name) || !k.attrs.is_empty() {
             return None;
         }
-        out.push((k.name.clone(), leaf(k)?));
+        out.push((k.name.as_str().into(), leaf(k)?));
     }
     unique(&out)?;
     Some(DataSpec::Fields(out))
 }
 
-fn unique(fields: &[(String, Src)]) -> Option<()> {
+fn unique(fields: &[(Arc<str>, Src)]) -> Option<()> {
     for (i, (k, _)) in fields.iter().enumerate() {
         if fields[..i].iter().any(|(o, _)| o == k) {
             return None;
@@ -667,11 +668,22 @@ fn write_value(out: &mut String, ty: u8, b: &[u8]) -> Option<()> {
             if b.len() % 2 != 0 {
                 return None;
             }
-            let units = b
-                .chunks_exact(2)
-                .map(|u| u16::from_le_bytes([u[0], u[1]]))
-                .take_while(|&u| u != 0);
-            for c in char::decode_utf16(units) {
+            out.reserve(b.len() / 2);
+            // ASCII first (nearly every value), one unit at a time; the rest decoded in full.
+            let mut units = b.chunks_exact(2).map(|u| u16::from_le_bytes([u[0], u[1]]));
+            let mut pending = None;
+            for u in units.by_ref() {
+                match u {
+                    0 => return Some(()),
+                    1..0x80 => out.push(char::from(u as u8)),
+                    _ => {
+                        pending = Some(u);
+                        break;
+                    }
+                }
+            }
+            let rest = pending.into_iter().chain(units).take_while(|&u| u != 0);
+            for c in char::decode_utf16(rest) {
                 out.push(c.ok()?);
             }
         }
@@ -759,8 +771,8 @@ fn deps_present(values: &[(u8, &[u8])], deps: &[u16]) -> bool {
 
 fn push_fields(
     values: &[(u8, &[u8])],
-    fields: &[(String, Src)],
-    out: &mut Vec<(String, String)>,
+    fields: &[(Arc<str>, Src)],
+    out: &mut Vec<(Arc<str>, String)>,
 ) -> Option<()> {
     out.reserve(fields.len());
     for (k, src) in fields {
@@ -875,5 +887,35 @@ mod tests {
         write_value(&mut s, 0x15, &0xABu64.to_le_bytes()).unwrap();
         assert_eq!(s, "0xab");
         assert!(safe_text("HOST") && safe_text("12") && !safe_text("012") && !safe_text("1.5"));
+    }
+
+    /// UTF-16 strings: the ASCII fast path and the full decoder give `String::from_utf16`'s
+    /// text, stop at the first NUL, and refuse unpaired surrogates (left to the JSON path).
+    #[test]
+    fn utf16_strings_decode_like_from_utf16() {
+        let enc =
+            |units: &[u16]| -> Vec<u8> { units.iter().flat_map(|u| u.to_le_bytes()).collect() };
+        let text = |units: &[u16]| {
+            let mut s = String::new();
+            write_value(&mut s, 0x01, &enc(units)).map(|_| s)
+        };
+        for sample in [
+            "",
+            "cmd.exe",
+            "C:\\Users\\Écran – 画面.exe",
+            "é first",
+            "a😀b",
+            "tail ü",
+        ] {
+            let units: Vec<u16> = sample.encode_utf16().collect();
+            assert_eq!(text(&units).as_deref(), Some(sample));
+        }
+        let with_nul: Vec<u16> = "ab\0cd".encode_utf16().collect();
+        assert_eq!(text(&with_nul).as_deref(), Some("ab"));
+        let nul_after_wide: Vec<u16> = "aé\0cd".encode_utf16().collect();
+        assert_eq!(text(&nul_after_wide).as_deref(), Some("aé"));
+        assert_eq!(text(&[0x61, 0xD800, 0x62]), None, "unpaired surrogate");
+        let mut odd = String::new();
+        assert!(write_value(&mut odd, 0x01, &[0x61, 0, 0x62]).is_none());
     }
 }

@@ -485,8 +485,8 @@ struct Pending {
     record_id: Option<u64>,
     time: Option<String>,
     computer: String,
-    event_data: Option<Vec<(String, String)>>,
-    user_data: Option<Vec<(String, String)>>,
+    event_data: Option<Vec<(Arc<str>, String)>>,
+    user_data: Option<Vec<(Arc<str>, String)>>,
     capture: Option<Capture>,
     /// Field names seen in the current container (EventData, or one UserData element), with how
     /// many times: a repeated name gets `_1`, `_2`, … as the evtx crate's JSON numbers it.
@@ -731,7 +731,7 @@ impl XmlState<'_> {
                     }
                     None => format!("Data{}", list.len() + 1),
                 };
-                list.push((name, value));
+                list.push((name.into(), value));
             }
         }
     }
@@ -843,7 +843,7 @@ mod tests {
     fn repeated_names_are_numbered_like_the_evtx_json() {
         let doc = "<Event><System><EventID>26</EventID></System><EventData><Data Name='C'>1</Data><Data Name='C'>2</Data><Data Name='D'/><Data Name='C'>3</Data></EventData></Event>";
         let (r, _) = read_str(doc.as_bytes());
-        let names: Vec<&str> = r[0].data.iter().map(|(k, _)| k.as_str()).collect();
+        let names: Vec<&str> = r[0].data.iter().map(|(k, _)| &**k).collect();
         assert_eq!(names, ["C", "C_1", "D", "C_2"]);
     }
 
