@@ -190,9 +190,9 @@ fn key_node(events: &[Event], graph: &Graph, idx: &[usize]) -> Option<usize> {
     let hg = graph.host(&events[last].host)?;
     let nodes: Vec<usize> = idx
         .iter()
-        .filter_map(|&i| graph.resolved.get(i).and_then(|r| r.node))
+        .filter_map(|&i| graph.resolved.get(i).and_then(|r| r.node()))
         .collect();
-    let last_node = graph.resolved.get(last)?.node?;
+    let last_node = graph.resolved.get(last)?.node()?;
     match hg.procs[last_node].parent {
         Some(p) if nodes.contains(&p) => Some(p),
         _ => Some(last_node),

@@ -9,8 +9,8 @@ use crate::eql::split_command_line;
 use crate::eql::{Document, OwnedValue, Value};
 use crate::event::{Direction, Event, Kind, basename};
 use crate::graph::{Graph, ProcNode};
-use std::collections::HashMap;
-use std::sync::{Arc, LazyLock};
+use std::cell::OnceCell;
+use std::sync::LazyLock;
 
 static TYPE_START: LazyLock<Vec<OwnedValue>> = LazyLock::new(|| vec![OwnedValue::from("start")]);
 static TYPE_CONNECTION: LazyLock<Vec<OwnedValue>> =
@@ -18,43 +18,15 @@ static TYPE_CONNECTION: LazyLock<Vec<OwnedValue>> =
 static TYPE_END: LazyLock<Vec<OwnedValue>> = LazyLock::new(|| vec![OwnedValue::from("end")]);
 static TYPE_INFO: LazyLock<Vec<OwnedValue>> = LazyLock::new(|| vec![OwnedValue::from("info")]);
 
-/// Shared, per-run context: the events, the graph and cached `process.args` per node.
+/// Shared, per-run context: the events and the graph.
 pub struct EcsContext<'a> {
     pub events: &'a [Event],
     pub graph: &'a Graph,
-    /// `process.args` per (host, node).
-    args: HashMap<Arc<str>, Vec<Vec<OwnedValue>>>,
 }
 
 impl<'a> EcsContext<'a> {
     pub fn new(events: &'a [Event], graph: &'a Graph) -> Self {
-        let args = graph
-            .hosts
-            .iter()
-            .map(|(h, hg)| {
-                let v = hg
-                    .procs
-                    .iter()
-                    .map(|p| {
-                        p.command_line
-                            .as_deref()
-                            .map(|c| {
-                                split_command_line(c)
-                                    .into_iter()
-                                    .map(OwnedValue::Str)
-                                    .collect()
-                            })
-                            .unwrap_or_default()
-                    })
-                    .collect();
-                (h.clone(), v)
-            })
-            .collect();
-        EcsContext {
-            events,
-            graph,
-            args,
-        }
+        EcsContext { events, graph }
     }
 
     /// The document for event `i`.
@@ -62,18 +34,17 @@ impl<'a> EcsContext<'a> {
         let ev = &self.events[i];
         let r = self.graph.resolved.get(i).copied().unwrap_or_default();
         let hg = self.graph.host(&ev.host);
-        let node = r.node.and_then(|n| hg.map(|h| (n, &h.procs[n])));
+        let node = r.node().and_then(|n| hg.map(|h| &h.procs[n]));
         let parent = r
-            .parent
-            .or_else(|| node.and_then(|(_, p)| p.parent))
-            .and_then(|n| hg.map(|h| (n, &h.procs[n])));
-        let args = self.args.get(&ev.host);
+            .parent()
+            .or_else(|| node.and_then(|p| p.parent))
+            .and_then(|n| hg.map(|h| &h.procs[n]));
         EcsDoc {
             ev,
-            node: node.map(|x| x.1),
-            parent: parent.map(|x| x.1),
-            args: node.and_then(|(n, _)| args.map(|a| a[n].as_slice())),
-            parent_args: parent.and_then(|(n, _)| args.map(|a| a[n].as_slice())),
+            node,
+            parent,
+            args: OnceCell::new(),
+            parent_args: OnceCell::new(),
             uptime: self.graph.uptime(&ev.host, ev.time),
         }
     }
@@ -84,9 +55,27 @@ pub struct EcsDoc<'a> {
     pub ev: &'a Event,
     node: Option<&'a ProcNode>,
     parent: Option<&'a ProcNode>,
-    args: Option<&'a [OwnedValue]>,
-    parent_args: Option<&'a [OwnedValue]>,
+    /// `process.args` and `process.parent.args`: the nodes' command lines split, only when a
+    /// rule asks for them.
+    args: OnceCell<Vec<OwnedValue>>,
+    parent_args: OnceCell<Vec<OwnedValue>>,
     uptime: Option<f64>,
+}
+
+fn split_args<'c>(
+    cell: &'c OnceCell<Vec<OwnedValue>>,
+    node: Option<&ProcNode>,
+) -> &'c [OwnedValue] {
+    cell.get_or_init(|| {
+        node.and_then(|p| p.command_line.as_deref())
+            .map(|c| {
+                split_command_line(c)
+                    .into_iter()
+                    .map(OwnedValue::Str)
+                    .collect()
+            })
+            .unwrap_or_default()
+    })
 }
 
 fn s(v: &str) -> Option<Value<'_>> {
@@ -210,9 +199,10 @@ impl Document for EcsDoc<'_> {
             "process.executable" => os(self.executable()),
             "process.name" => os(self.executable().map(basename)),
             "process.command_line" => os(self.command_line()),
-            "process.args" => self.args.filter(|a| !a.is_empty()).map(Value::Array),
-            "process.args_count" => self
-                .args
+            "process.args" => Some(split_args(&self.args, self.node))
+                .filter(|a| !a.is_empty())
+                .map(Value::Array),
+            "process.args_count" => Some(split_args(&self.args, self.node))
                 .filter(|a| !a.is_empty())
                 .map(|a| Value::Int(a.len() as i64)),
             "process.parent.entity_id" => match &ev.kind {
@@ -229,7 +219,9 @@ impl Document for EcsDoc<'_> {
             "process.parent.executable" => os(self.parent_executable()),
             "process.parent.name" => os(self.parent_executable().map(basename)),
             "process.parent.command_line" => os(self.parent_command_line()),
-            "process.parent.args" => self.parent_args.filter(|a| !a.is_empty()).map(Value::Array),
+            "process.parent.args" => Some(split_args(&self.parent_args, self.parent))
+                .filter(|a| !a.is_empty())
+                .map(Value::Array),
             "process.hash.sha256" | "process.hash.md5" | "process.hash.sha1" => {
                 let hashes = ev.process().and_then(|p| p.hashes.as_deref())?;
                 let want = match field {

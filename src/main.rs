@@ -3,6 +3,7 @@
 /// mimalloc instead of the system allocator: the pipeline makes millions of small allocations
 /// that live for the whole run between short-lived ones, and glibc's allocator spent a quarter
 /// of a 1 GB scan searching its free lists (see docs/performance.md).
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -141,10 +141,14 @@ fn host_key(h: &str) -> String {
 pub fn normalize(records: &[RawRecord]) -> Vec<Event> {
     let addrs = HostAddresses::learn(records);
     let mut interner = Interner::default();
-    records
-        .iter()
-        .filter_map(|r| normalize_one(r, &addrs, &mut interner))
-        .collect()
+    // Sized exactly: these lists are held until the whole input is read.
+    let mut out = Vec::with_capacity(records.iter().filter(|r| is_kept(r)).count());
+    out.extend(
+        records
+            .iter()
+            .filter_map(|r| normalize_one(r, &addrs, &mut interner)),
+    );
+    out
 }
 
 /// Decide again, with the host addresses learned from every input, the local side of inbound

@@ -81,26 +81,28 @@ pub fn load(paths: &[PathBuf]) -> Result<Loaded> {
 /// [`crate::discover::discover_unhashed`]) gets its size and hash here, from the bytes parsed.
 pub fn load_inputs(inputs: Vec<Input>, skipped: Vec<Skipped>) -> Loaded {
     let pb = progress_bar(&inputs);
-    let read: Vec<(InputReport, Vec<Event>)> = inputs
+    // Each file's events stay in the lists their chunks produced until the one final list is
+    // built with its exact size (a list grown by doubling would hold up to twice the events).
+    let read: Vec<(InputReport, Vec<Vec<Event>>)> = inputs
         .into_par_iter()
         .map(|mut input| {
             let result = if !input.sha256.is_empty() {
                 ingest::read(&input.path, &input.display, input.format)
-                    .map(|(r, s)| (normalize(&r), s))
+                    .map(|(r, s)| (vec![normalize(&r)], s))
             } else if input.format == ingest::Format::Evtx {
                 // Streamed: each chunk's records are normalized on the worker that parsed the
                 // chunk and dropped there, so no file's raw records are ever all in memory.
                 ingest::evtx::read_hashed_with(&input.path, &input.display, &|r| normalize(&r)).map(
                     |(batches, s, (size, sha))| {
                         (input.size, input.sha256) = (size, sha);
-                        (batches.into_iter().flatten().collect(), s)
+                        (batches, s)
                     },
                 )
             } else {
                 hash_file(&input.path).and_then(|(size, sha)| {
                     (input.size, input.sha256) = (size, sha);
                     ingest::read(&input.path, &input.display, input.format)
-                        .map(|(r, s)| (normalize(&r), s))
+                        .map(|(r, s)| (vec![normalize(&r)], s))
                 })
             };
             let (events, stats) = match result {
@@ -126,12 +128,15 @@ pub fn load_inputs(inputs: Vec<Input>, skipped: Vec<Skipped>) -> Loaded {
         .collect();
     pb.finish_and_clear();
     let mut reports = Vec::with_capacity(read.len());
-    let mut events = Vec::with_capacity(read.iter().map(|(_, e)| e.len()).sum());
-    // Each file's list is freed as soon as it is moved over, so the two copies of the events
-    // never exist at once.
-    for (report, evs) in read {
+    let total = read.iter().flat_map(|(_, b)| b.iter().map(Vec::len)).sum();
+    let mut events = Vec::with_capacity(total);
+    // Each chunk's list is freed as soon as it is moved over, so the events are never held
+    // twice.
+    for (report, batches) in read {
         reports.push(report);
-        events.extend(evs);
+        for b in batches {
+            events.extend(b);
+        }
     }
     // The host's own addresses are learned across all its files (a Sysmon log's outbound
     // connections can decide a Security log's inbound ones): decide again what one file alone
@@ -147,9 +152,9 @@ pub fn load_inputs(inputs: Vec<Input>, skipped: Vec<Skipped>) -> Loaded {
 }
 
 /// Kept events per `channel:event_id` (normalization keeps exactly one event per kept record).
-fn kept_counts(events: &[Event]) -> BTreeMap<String, u64> {
+fn kept_counts(batches: &[Vec<Event>]) -> BTreeMap<String, u64> {
     let mut counts: HashMap<(&str, u32), u64> = HashMap::new();
-    for e in events {
+    for e in batches.iter().flatten() {
         *counts.entry((&e.channel, e.event_id)).or_insert(0) += 1;
     }
     counts

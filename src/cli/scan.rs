@@ -474,7 +474,7 @@ pub fn context_events(f: &Finding, r: &ScanResult) -> Vec<usize> {
         nodes.extend(h.descendants(k));
     }
     for &i in &f.events {
-        if let Some(n) = r.graph.resolved.get(i).and_then(|x| x.node) {
+        if let Some(n) = r.graph.resolved.get(i).and_then(|x| x.node()) {
             nodes.insert(n);
         }
     }

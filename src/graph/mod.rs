@@ -111,15 +111,50 @@ pub struct HostGraph {
     by_pid: HashMap<u64, Vec<usize>>,
 }
 
-/// What the graph resolved for one event.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// What the graph resolved for one event. Kept for every event, so packed: node and edge
+/// indexes as `u32` with `u32::MAX` for none (a host graph never holds 4 billion nodes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Resolved {
+    node: u32,
+    parent: u32,
+    edge: u32,
+}
+
+impl Default for Resolved {
+    fn default() -> Self {
+        Resolved {
+            node: NONE,
+            parent: NONE,
+            edge: NONE,
+        }
+    }
+}
+
+const NONE: u32 = u32::MAX;
+
+fn pack(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(NONE)
+}
+
+fn unpack(i: u32) -> Option<usize> {
+    (i != NONE).then_some(i as usize)
+}
+
+impl Resolved {
     /// The node the event is about (the process started, ended, or owning the connection).
-    pub node: Option<usize>,
+    pub fn node(&self) -> Option<usize> {
+        unpack(self.node)
+    }
+
     /// The parent node (process starts).
-    pub parent: Option<usize>,
+    pub fn parent(&self) -> Option<usize> {
+        unpack(self.parent)
+    }
+
     /// The edge (network events).
-    pub edge: Option<usize>,
+    pub fn edge(&self) -> Option<usize> {
+        unpack(self.edge)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -139,26 +174,24 @@ impl Graph {
         for (i, e) in events.iter().enumerate() {
             per_host.entry(e.host.clone()).or_default().push(i);
         }
-        let built: Vec<(HostGraph, Vec<(usize, Resolved)>)> = per_host
+        // Each host's results, in the order of its event indexes.
+        let built: Vec<(HostGraph, Vec<usize>, Vec<Resolved>)> = per_host
             .into_par_iter()
             .map(|(host, idx)| {
                 let mut hg = HostGraph {
                     host,
                     ..HostGraph::default()
                 };
-                let res = idx
-                    .into_iter()
-                    .map(|i| (i, hg.add(i, &events[i])))
-                    .collect();
-                (hg, res)
+                let res = idx.iter().map(|&i| hg.add(i, &events[i])).collect();
+                (hg, idx, res)
             })
             .collect();
         let mut g = Graph {
             hosts: BTreeMap::new(),
             resolved: vec![Resolved::default(); events.len()],
         };
-        for (hg, res) in built {
-            for (i, r) in res {
+        for (hg, idx, res) in built {
+            for (i, r) in idx.into_iter().zip(res) {
                 g.resolved[i] = r;
             }
             g.hosts.insert(hg.host.clone(), hg);
@@ -172,12 +205,12 @@ impl Graph {
 
     /// The node an event resolved to.
     pub fn node_of(&self, events: &[Event], i: usize) -> Option<&ProcNode> {
-        let n = self.resolved.get(i)?.node?;
+        let n = self.resolved.get(i)?.node()?;
         Some(&self.hosts.get(&events[i].host)?.procs[n])
     }
 
     pub fn parent_of(&self, events: &[Event], i: usize) -> Option<&ProcNode> {
-        let n = self.resolved.get(i)?.parent?;
+        let n = self.resolved.get(i)?.parent()?;
         Some(&self.hosts.get(&events[i].host)?.procs[n])
     }
 
@@ -406,7 +439,7 @@ impl HostGraph {
                         event: i,
                     });
                 }
-                r.node = Some(n);
+                r.node = pack(n);
                 // Parent.
                 let parent = if let Some(peid) = &p.parent_entity_id {
                     Some(match self.by_entity.get(&**peid).copied() {
@@ -464,7 +497,7 @@ impl HostGraph {
                         }
                     }
                     self.link(n, pn);
-                    r.parent = Some(pn);
+                    r.parent = pack(pn);
                 }
             }
             Kind::ProcessEnd(p) => {
@@ -484,7 +517,7 @@ impl HostGraph {
                         node.end = Some(e.time);
                     }
                     node.evidence.push(i);
-                    r.node = Some(n);
+                    r.node = pack(n);
                 }
             }
             Kind::Network(net) => {
@@ -529,8 +562,8 @@ impl HostGraph {
                         }
                     }
                 };
-                r.node = Some(n);
-                r.edge = Some(self.add_edge(n, i, e, net));
+                r.node = pack(n);
+                r.edge = pack(self.add_edge(n, i, e, net));
             }
             Kind::Boot(b) => {
                 self.boots.push(BootMark {

@@ -173,7 +173,7 @@ impl<'a> Fields<'a> {
 /// The entity id of the graph node event `i` resolved to (fills in 5156's process).
 pub fn graph_entity_id<'a>(r: &'a ReportInput<'_>, i: usize) -> Option<&'a str> {
     let e = r.loaded.events.get(i)?;
-    let n = r.graph.resolved.get(i)?.node?;
+    let n = r.graph.resolved.get(i)?.node()?;
     r.graph
         .host(&e.host)
         .and_then(|h| h.procs.get(n))
