@@ -45,7 +45,7 @@ impl<'a> EcsContext<'a> {
             parent,
             args: OnceCell::new(),
             parent_args: OnceCell::new(),
-            uptime: self.graph.uptime(&ev.host, ev.time),
+            uptime: hg.and_then(|h| h.uptime(ev.time)),
         }
     }
 }

@@ -58,7 +58,7 @@ pub fn is_kept(r: &RawRecord) -> bool {
 /// Interns the text of a batch's events (hosts, images, command lines, users, GUIDs…) so that
 /// equal values are stored once and shared, with the graph too.
 #[derive(Default)]
-struct Interner(HashSet<Arc<str>>);
+struct Interner(HashSet<Arc<str>, foldhash::fast::RandomState>);
 
 impl Interner {
     fn get(&mut self, s: &str) -> Arc<str> {

@@ -106,9 +106,9 @@ pub struct HostGraph {
     pub edges: Vec<NetEdge>,
     /// Boot markers in time order.
     pub boots: Vec<BootMark>,
-    by_entity: HashMap<Text, usize>,
+    by_entity: HashMap<Text, usize, foldhash::fast::RandomState>,
     /// PID → nodes with that PID, in creation order.
-    by_pid: HashMap<u64, Vec<usize>>,
+    by_pid: HashMap<u64, Vec<usize>, foldhash::fast::RandomState>,
 }
 
 /// What the graph resolved for one event. Kept for every event, so packed: node and edge
