@@ -6,11 +6,11 @@
 //! record is counted and skipped. Everything else is rendered to JSON and read field by field.
 
 use super::json_event::record_from_event_json_bytes;
-use super::template::{LayoutCache, read_record};
+use super::template::{LayoutCache, read_record, read_record_if};
 use crate::record::{Damage, Provenance, RawRecord, ReadStats, wanted_event_id};
 use crate::time::Ts;
 use evtx::binxml::value_variant::BinXmlValue;
-use evtx::{EvtxChunkData, EvtxParser, EvtxRecord, ParserSettings};
+use evtx::{EvtxChunk, EvtxChunkData, EvtxParser, EvtxRecord, EvtxRecordHeader, ParserSettings};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use std::fs::File;
@@ -49,6 +49,11 @@ pub struct PathCounts {
     pub direct: u64,
     /// Rendered to JSON (all of them in [`Mode::Json`]).
     pub json: u64,
+    /// Chunks read whole by walking their records directly (see `walk_direct`), without the
+    /// crate's record iterator.
+    pub walked_chunks: u64,
+    /// Chunks read with the crate's record iterator.
+    pub iterated_chunks: u64,
 }
 
 /// Files up to this size are read into memory in one go by [`read`] and [`read_with`]; larger
@@ -261,6 +266,8 @@ fn read_from<R: Read + Seek, T: Send>(
         for (out, mapped) in outs {
             paths.direct += out.paths.direct;
             paths.json += out.paths.json;
+            paths.walked_chunks += out.paths.walked_chunks;
+            paths.iterated_chunks += out.paths.iterated_chunks;
             stats.records_read += out.read;
             stats.records_wanted += out.wanted;
             stats.damage.extend(out.damage);
@@ -362,6 +369,16 @@ fn read_chunk(
             return out;
         }
     };
+    if mode == Mode::Direct
+        && let Some(fast) = walk_direct(&chunk, number, base, display, &mut layouts)
+    {
+        out.read = fast.read;
+        out.paths.direct = fast.direct;
+        out.paths.walked_chunks = 1;
+        out.records = fast.records;
+        return out;
+    }
+    out.paths.iterated_chunks = 1;
     for rec in chunk.iter() {
         match rec {
             Ok(rec) => {
@@ -464,6 +481,80 @@ fn read_chunk(
     }
     out
 }
+
+/// What [`walk_direct`] read from a chunk.
+struct Walked {
+    records: Vec<RawRecord>,
+    read: u64,
+    direct: u64,
+}
+
+/// Read a chunk without the crate's record iterator, which builds every record's content tree
+/// even when it is not rendered: walk the record headers as the crate does and read each record
+/// from its template values ([`read_record_if`]; unwanted records only as far as their event
+/// id). All or nothing: `None` as soon as anything is unusual — a record header the crate would
+/// refuse or that is not followed by its size copy, record ids not ascending within the chunk
+/// header's range, a record the direct reader leaves to the JSON path — and the chunk is read
+/// again by the crate's iterator, which reports damage and renders what is left.
+fn walk_direct(
+    chunk: &EvtxChunk<'_>,
+    number: u64,
+    base: u64,
+    display: &Arc<str>,
+    layouts: &mut LayoutCache,
+) -> Option<Walked> {
+    let data = chunk.data;
+    let header = chunk.header;
+    let live_end = (header.free_space_offset as usize).min(data.len());
+    let mut at = CHUNK_HEADER_SIZE;
+    let mut last_id = None;
+    let mut w = Walked {
+        records: Vec::new(),
+        read: 0,
+        direct: 0,
+    };
+    while at < live_end {
+        let rh = EvtxRecordHeader::from_bytes_at(data, at).ok()?;
+        let start = at + RECORD_HEADER_SIZE;
+        let end = start.checked_add(rh.record_data_size().ok()? as usize)?;
+        let copy = data.get(end..end.checked_add(4)?)?;
+        let id = rh.event_record_id;
+        if u32::from_le_bytes(copy.try_into().ok()?) != rh.data_size
+            || id < header.first_event_record_id
+            || id > header.last_event_record_id
+            || last_id.is_some_and(|l| id <= l)
+        {
+            return None;
+        }
+        last_id = Some(id);
+        w.read += 1;
+        let offset = base + at as u64;
+        let prov = || Provenance {
+            file: display.clone(),
+            chunk: Some(number),
+            offset: Some(offset),
+            line: None,
+        };
+        if let Some(mut r) = read_record_if(layouts, data, start, end, wanted_event_id, prov)? {
+            w.direct += 1;
+            if r.record_id.is_none() {
+                r.record_id = Some(id);
+            }
+            if r.time.is_none() {
+                r.time = jiff_to_ts(&rh.timestamp);
+            }
+            w.records.push(r);
+        }
+        if id == header.last_event_record_id {
+            break;
+        }
+        at += rh.data_size as usize;
+    }
+    Some(w)
+}
+
+const CHUNK_HEADER_SIZE: usize = 512;
+const RECORD_HEADER_SIZE: usize = 24;
 
 /// The EventID from the substitution values, when the record has the Windows System layout.
 fn quick_event_id(rec: &EvtxRecord<'_>) -> Option<u16> {

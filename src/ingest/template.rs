@@ -790,6 +790,19 @@ pub fn read_record(
     end: usize,
     prov: Provenance,
 ) -> Option<RawRecord> {
+    read_record_if(cache, chunk, start, end, |_| true, || prov).flatten()
+}
+
+/// [`read_record`] for the records whose event id `want` accepts; the others are only read as
+/// far as their event id. `None`: left to the JSON path; `Some(None)`: not wanted.
+pub fn read_record_if(
+    cache: &mut LayoutCache,
+    chunk: &[u8],
+    start: usize,
+    end: usize,
+    want: impl FnOnce(u32) -> bool,
+    prov: impl FnOnce() -> Provenance,
+) -> Option<Option<RawRecord>> {
     let inst = single_instance(chunk, start, end)?;
     let layout = cache.get(chunk, inst.def_offset)?;
     let Layout::Event(ev) = &*layout else {
@@ -803,6 +816,10 @@ pub fn read_record(
         .trim()
         .parse::<u32>()
         .unwrap_or(0);
+    if !want(event_id) {
+        return Some(None);
+    }
+    let prov = prov();
     let record_id = text(values, &ev.record_id)?.trim().parse::<u64>().ok();
     let time = match &ev.time {
         Src::Sub(i) => match values.get(usize::from(*i))? {
@@ -844,7 +861,7 @@ pub fn read_record(
             _ => return None,
         },
     }
-    Some(RawRecord {
+    Some(Some(RawRecord {
         channel: text(values, &ev.channel)?,
         provider: text(values, &ev.provider)?,
         event_id,
@@ -853,7 +870,7 @@ pub fn read_record(
         computer: text(values, &ev.computer)?,
         data,
         prov,
-    })
+    }))
 }
 
 #[cfg(test)]
