@@ -275,37 +275,68 @@ impl TableOut {
     }
 
     /// Write the rows `row(0)`, `row(1)`, … `row(n - 1)` in that order (`None`: no row), encoding
-    /// blocks of them on the thread pool. The file is the same as from calling [`Self::row`] for
-    /// each; memory holds a few blocks of encoded rows at a time.
+    /// blocks of them on the thread pool while one more thread hashes and writes the blocks
+    /// already encoded, in order (so a disk that throttles writes does not stall encoding). The
+    /// file is the same as from calling [`Self::row`] for each; memory holds a few blocks of
+    /// encoded rows at a time.
     pub fn rows_par<'a, F>(&mut self, n: usize, row: F) -> Result<(), ReportError>
     where
         F: Fn(usize) -> Option<Vec<Cell<'a>>> + Sync,
     {
         self.drain()?;
+        let proto = self.enc.fork();
+        let name = self.name;
         let wave = BLOCK_ROWS * 2 * rayon::current_num_threads().max(1);
-        let mut start = 0;
-        while start < n {
-            let end = (start + wave).min(n);
-            let blocks: Vec<Result<Bytes, ReportError>> = (start..end)
-                .step_by(BLOCK_ROWS)
-                .collect::<Vec<_>>()
-                .into_par_iter()
-                .map(|b| {
-                    let mut enc = self.enc.fork();
-                    for i in b..(b + BLOCK_ROWS).min(end) {
-                        if let Some(cells) = row(i) {
-                            enc.row(self.name, &cells)?;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Bytes>(4);
+        std::thread::scope(|scope| {
+            let writer = scope.spawn(move || -> Result<(), ReportError> {
+                for b in rx {
+                    self.write(b)?;
+                }
+                Ok(())
+            });
+            let mut encoded = Ok(());
+            let mut start = 0;
+            'waves: while start < n {
+                let end = (start + wave).min(n);
+                let blocks: Vec<Result<Bytes, ReportError>> = (start..end)
+                    .step_by(BLOCK_ROWS)
+                    .collect::<Vec<_>>()
+                    .into_par_iter()
+                    .map(|b| {
+                        let mut enc = proto.fork();
+                        for i in b..(b + BLOCK_ROWS).min(end) {
+                            if let Some(cells) = row(i) {
+                                enc.row(name, &cells)?;
+                            }
+                        }
+                        enc.take()
+                    })
+                    .collect();
+                for b in blocks {
+                    match b {
+                        // A closed channel: the writer stopped on an error, reported below.
+                        Ok(b) => {
+                            if tx.send(b).is_err() {
+                                break 'waves;
+                            }
+                        }
+                        Err(e) => {
+                            encoded = Err(e);
+                            break 'waves;
                         }
                     }
-                    enc.take()
-                })
-                .collect();
-            for b in blocks {
-                self.write(b?)?;
+                }
+                start = end;
             }
-            start = end;
-        }
-        Ok(())
+            drop(tx);
+            let written = writer.join().unwrap_or_else(|_| {
+                Err(ReportError::Internal(format!(
+                    "{name}: the writer thread panicked"
+                )))
+            });
+            written.and(encoded)
+        })
     }
 
     fn drain(&mut self) -> Result<(), ReportError> {
