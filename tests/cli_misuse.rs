@@ -150,11 +150,13 @@ fn invalid_times_zones_rules_and_threads_are_usage_errors() {
 #[test]
 fn missing_rules_directory_is_an_error() {
     let f = fixture();
-    misuse(
+    let line = misuse(
         &os(&["scan", f.to_str().unwrap(), "--rules", "/nonexistent/rules"]),
         1,
         "/nonexistent/rules",
     );
+    // The OS error is named once, not once by the error and again as its source.
+    assert_eq!(line.matches("(os error 2)").count(), 1, "{line}");
 }
 
 /// A FIFO named like an event log is not opened (opening a FIFO without a writer would block
