@@ -29,37 +29,33 @@ impl<'a> EcsContext<'a> {
         EcsContext { events, graph }
     }
 
-    /// The document for event `i`.
+    /// The document for event `i`. The graph is consulted only when a rule asks for a field
+    /// that needs it (most events are rejected on fields of their own).
     pub fn doc(&self, i: usize) -> EcsDoc<'_> {
-        let ev = &self.events[i];
-        let r = self.graph.resolved.get(i).copied().unwrap_or_default();
-        let hg = self.graph.host(&ev.host);
-        let node = r.node().and_then(|n| hg.map(|h| &h.procs[n]));
-        let parent = r
-            .parent()
-            .or_else(|| node.and_then(|p| p.parent))
-            .and_then(|n| hg.map(|h| &h.procs[n]));
         EcsDoc {
-            ev,
-            node,
-            parent,
+            ev: &self.events[i],
+            graph: self.graph,
+            i,
+            graph_view: OnceCell::new(),
             args: OnceCell::new(),
             parent_args: OnceCell::new(),
-            uptime: hg.and_then(|h| h.uptime(ev.time)),
         }
     }
 }
 
+/// What a document takes from the graph: its node, its parent node, `host.uptime`.
+type GraphView<'a> = (Option<&'a ProcNode>, Option<&'a ProcNode>, Option<f64>);
+
 /// One event as ECS fields.
 pub struct EcsDoc<'a> {
     pub ev: &'a Event,
-    node: Option<&'a ProcNode>,
-    parent: Option<&'a ProcNode>,
+    graph: &'a Graph,
+    i: usize,
+    graph_view: OnceCell<GraphView<'a>>,
     /// `process.args` and `process.parent.args`: the nodes' command lines split, only when a
     /// rule asks for them.
     args: OnceCell<Vec<OwnedValue>>,
     parent_args: OnceCell<Vec<OwnedValue>>,
-    uptime: Option<f64>,
 }
 
 fn split_args<'c>(
@@ -98,13 +94,39 @@ fn split_user(u: &str) -> (Option<&str>, &str) {
 }
 
 impl<'a> EcsDoc<'a> {
+    fn graph_view(&self) -> &GraphView<'a> {
+        self.graph_view.get_or_init(|| {
+            let (ev, graph) = (self.ev, self.graph);
+            let r = graph.resolved.get(self.i).copied().unwrap_or_default();
+            let hg = graph.host(&ev.host);
+            let node = r.node().and_then(|n| hg.map(|h| &h.procs[n]));
+            let parent = r
+                .parent()
+                .or_else(|| node.and_then(|p| p.parent))
+                .and_then(|n| hg.map(|h| &h.procs[n]));
+            (node, parent, hg.and_then(|h| h.uptime(ev.time)))
+        })
+    }
+
+    fn node(&self) -> Option<&'a ProcNode> {
+        self.graph_view().0
+    }
+
+    fn parent(&self) -> Option<&'a ProcNode> {
+        self.graph_view().1
+    }
+
+    fn uptime(&self) -> Option<f64> {
+        self.graph_view().2
+    }
+
     fn executable(&self) -> Option<&'a str> {
         match &self.ev.kind {
             Kind::ProcessStart(p) => Some(p.image.as_ref()),
             Kind::ProcessEnd(p) if !p.image.is_empty() => Some(p.image.as_ref()),
             Kind::Network(n) if !n.image.is_empty() => Some(n.image.as_ref()),
             _ => self
-                .node
+                .node()
                 .map(|n| n.image.as_ref())
                 .filter(|s| !s.is_empty()),
         }
@@ -113,7 +135,7 @@ impl<'a> EcsDoc<'a> {
     fn command_line(&self) -> Option<&'a str> {
         match &self.ev.kind {
             Kind::ProcessStart(p) => p.command_line.as_deref(),
-            _ => self.node.and_then(|n| n.command_line.as_deref()),
+            _ => self.node().and_then(|n| n.command_line.as_deref()),
         }
     }
 
@@ -121,7 +143,7 @@ impl<'a> EcsDoc<'a> {
         match &self.ev.kind {
             Kind::ProcessStart(p) if p.parent_image.is_some() => p.parent_image.as_deref(),
             _ => self
-                .parent
+                .parent()
                 .map(|n| n.image.as_ref())
                 .filter(|s| !s.is_empty()),
         }
@@ -132,7 +154,7 @@ impl<'a> EcsDoc<'a> {
             Kind::ProcessStart(p) if p.parent_command_line.is_some() => {
                 p.parent_command_line.as_deref()
             }
-            _ => self.parent.and_then(|n| n.command_line.as_deref()),
+            _ => self.parent().and_then(|n| n.command_line.as_deref()),
         }
     }
 
@@ -142,8 +164,8 @@ impl<'a> EcsDoc<'a> {
             Kind::Network(n) => n
                 .user
                 .as_deref()
-                .or(self.node.and_then(|n| n.user.as_deref())),
-            _ => self.node.and_then(|n| n.user.as_deref()),
+                .or(self.node().and_then(|n| n.user.as_deref())),
+            _ => self.node().and_then(|n| n.user.as_deref()),
         }
     }
 }
@@ -184,8 +206,8 @@ impl Document for EcsDoc<'_> {
             "host.id" | "host.name" | "winlog.computer_name" => s(&ev.host),
             "host.os.type" => s("windows"),
             "host.os.family" => s("windows"),
-            "host.uptime" => self.uptime.map(Value::Float),
-            "process.entity_id" => match (&ev.kind, self.node) {
+            "host.uptime" => self.uptime().map(Value::Float),
+            "process.entity_id" => match (&ev.kind, self.node()) {
                 (_, Some(n)) => s(&n.entity_id),
                 (Kind::ProcessStart(p), None) => os(p.entity_id.as_deref()),
                 _ => None,
@@ -199,27 +221,27 @@ impl Document for EcsDoc<'_> {
             "process.executable" => os(self.executable()),
             "process.name" => os(self.executable().map(basename)),
             "process.command_line" => os(self.command_line()),
-            "process.args" => Some(split_args(&self.args, self.node))
+            "process.args" => Some(split_args(&self.args, self.node()))
                 .filter(|a| !a.is_empty())
                 .map(Value::Array),
-            "process.args_count" => Some(split_args(&self.args, self.node))
+            "process.args_count" => Some(split_args(&self.args, self.node()))
                 .filter(|a| !a.is_empty())
                 .map(|a| Value::Int(a.len() as i64)),
             "process.parent.entity_id" => match &ev.kind {
                 Kind::ProcessStart(p) => os(self
-                    .parent
+                    .parent()
                     .map(|n| n.entity_id.as_ref())
                     .or(p.parent_entity_id.as_deref())),
-                _ => os(self.parent.map(|n| n.entity_id.as_ref())),
+                _ => os(self.parent().map(|n| n.entity_id.as_ref())),
             },
             "process.parent.pid" => match &ev.kind {
-                Kind::ProcessStart(p) => int(p.parent_pid.or(self.parent.and_then(|n| n.pid))),
-                _ => int(self.parent.and_then(|n| n.pid)),
+                Kind::ProcessStart(p) => int(p.parent_pid.or(self.parent().and_then(|n| n.pid))),
+                _ => int(self.parent().and_then(|n| n.pid)),
             },
             "process.parent.executable" => os(self.parent_executable()),
             "process.parent.name" => os(self.parent_executable().map(basename)),
             "process.parent.command_line" => os(self.parent_command_line()),
-            "process.parent.args" => Some(split_args(&self.parent_args, self.parent))
+            "process.parent.args" => Some(split_args(&self.parent_args, self.parent()))
                 .filter(|a| !a.is_empty())
                 .map(Value::Array),
             "process.hash.sha256" | "process.hash.md5" | "process.hash.sha1" => {

@@ -208,10 +208,37 @@ pub struct Boot {
 
 /// The basename of a Windows or device path, as written (case kept).
 pub fn basename(path: &str) -> &str {
-    path.rsplit(['\\', '/']).next().unwrap_or(path)
+    // By bytes: both separators are ASCII, so the cut is on a character boundary.
+    match path.bytes().rposition(|b| b == b'\\' || b == b'/') {
+        Some(i) => &path[i + 1..],
+        None => path,
+    }
 }
 
 /// A synthetic entity id for a process known only by PID: stable, derived from content.
 pub fn synthetic_id(host: &str, pid: u64, first_seen: Ts) -> String {
     format!("syn:{}:{}:{}", host.to_lowercase(), pid, first_seen.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::basename;
+
+    /// The byte search gives what splitting on either separator gives.
+    #[test]
+    fn basename_is_the_last_path_segment() {
+        for p in [
+            "",
+            "mmc.exe",
+            "C:\\Windows\\System32\\mmc.exe",
+            "\\device\\harddiskvolume2\\windows\\system32\\svchost.exe",
+            "/usr/bin/x",
+            "C:\\dir/mixed\\Écran – 画面.exe",
+            "trailing\\",
+            "\\",
+        ] {
+            let expected = p.rsplit(['\\', '/']).next().unwrap_or(p);
+            assert_eq!(basename(p), expected, "{p:?}");
+        }
+    }
 }
