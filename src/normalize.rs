@@ -13,6 +13,7 @@ use crate::event::{
 };
 use crate::record::RawRecord;
 use crate::time::Ts;
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -112,15 +113,21 @@ impl HostAddresses {
 
     /// Learn from normalized events (egress: the local side is the initiator).
     pub fn learn_events(events: &[Event]) -> HostAddresses {
-        let mut m: HashMap<String, HashSet<String>> = HashMap::new();
+        // Distinct (host, address) pairs first, borrowed: a host makes many connections from
+        // few addresses.
+        let mut seen: HashSet<(&str, &str), foldhash::fast::RandomState> = HashSet::default();
         for e in events {
             if let Some(n) = e.network()
                 && n.direction == Direction::Egress
             {
-                let ip = norm_ip(&n.local_ip);
-                if !ip.is_empty() && !is_loopback(&ip) && !is_unspecified(&ip) {
-                    m.entry(host_key(&e.host)).or_default().insert(ip);
-                }
+                seen.insert((&e.host, &n.local_ip));
+            }
+        }
+        let mut m: HashMap<String, HashSet<String>> = HashMap::new();
+        for (host, ip) in seen {
+            let ip = norm_ip(ip);
+            if !ip.is_empty() && !is_loopback(&ip) && !is_unspecified(&ip) {
+                m.entry(host_key(host)).or_default().insert(ip);
             }
         }
         HostAddresses(m)
@@ -128,8 +135,8 @@ impl HostAddresses {
 
     pub fn contains(&self, host: &str, ip: &str) -> bool {
         self.0
-            .get(&host_key(host))
-            .is_some_and(|s| s.contains(&norm_ip(ip)))
+            .get(lower(host).as_ref())
+            .is_some_and(|s| s.contains(norm_ip_ref(ip).as_ref()))
     }
 }
 
@@ -351,19 +358,37 @@ fn is_outbound_5156(v: &str) -> bool {
 
 /// IPv6 zone ids and IPv4-mapped prefixes removed, lower case.
 pub fn norm_ip(ip: &str) -> String {
+    norm_ip_ref(ip).into_owned()
+}
+
+/// [`norm_ip`] without an allocation when the address is already in normal form.
+fn norm_ip_ref(ip: &str) -> Cow<'_, str> {
     let ip = ip.trim();
     let ip = ip.split('%').next().unwrap_or(ip);
-    let ip = ip.strip_prefix("::ffff:").unwrap_or(ip);
-    ip.to_ascii_lowercase()
+    // The IPv4-mapped prefix in any case (`::FFFF:` is as valid as `::ffff:`).
+    let ip = match ip.get(..7) {
+        Some(p) if p.eq_ignore_ascii_case("::ffff:") => &ip[7..],
+        _ => ip,
+    };
+    lower(ip)
+}
+
+/// ASCII lower case, borrowed when there is nothing to change.
+fn lower(s: &str) -> Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(s.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(s)
+    }
 }
 
 pub fn is_loopback(ip: &str) -> bool {
-    let ip = norm_ip(ip);
+    let ip = norm_ip_ref(ip);
     ip.starts_with("127.") || ip == "::1" || ip == "0:0:0:0:0:0:0:1"
 }
 
 fn is_unspecified(ip: &str) -> bool {
-    matches!(norm_ip(ip).as_str(), "0.0.0.0" | "::" | "-")
+    matches!(norm_ip_ref(ip).as_ref(), "0.0.0.0" | "::" | "-")
 }
 
 fn same_host(name: Option<&str>, host: &str) -> bool {
@@ -619,6 +644,46 @@ mod tests {
             ("10.0.0.5", LocalSide::HostAddress)
         );
         assert_eq!(e[1].network().unwrap().local_side, LocalSide::Initiator);
+    }
+
+    /// Host addresses learned from events match whatever the case of the host name and the
+    /// address, zone ids and IPv4-mapped prefixes, as `norm_ip` and `host_key` define them.
+    #[test]
+    fn host_addresses_compare_normalized() {
+        let out = |host: &str, ip: &str| {
+            normalize(&[rec(
+                SYSMON_CHANNEL,
+                3,
+                host,
+                &[
+                    ("Initiated", "true"),
+                    ("SourceIp", ip),
+                    ("SourcePort", "50001"),
+                    ("DestinationIp", "1.2.3.4"),
+                    ("DestinationPort", "443"),
+                ],
+            )])
+        };
+        let mut events = out("WS1.Corp", "FE80::5%12");
+        events.extend(out("ws1.corp", "::ffff:10.0.0.5"));
+        events.extend(out("WS1.Corp", "127.0.0.1"));
+        events.extend(out("WS1.Corp", "0.0.0.0"));
+        let a = HostAddresses::learn_events(&events);
+        assert!(a.contains("WS1.CORP", "fe80::5"));
+        assert!(a.contains("ws1.corp", " FE80::5%3 "));
+        assert!(a.contains("Ws1.Corp", "10.0.0.5"));
+        assert!(a.contains("ws1.corp", "::FFFF:10.0.0.5"));
+        assert!(
+            !a.contains("ws1.corp", "127.0.0.1"),
+            "loopback is not learned"
+        );
+        assert!(
+            !a.contains("ws1.corp", "0.0.0.0"),
+            "unspecified is not learned"
+        );
+        assert!(!a.contains("ws2.corp", "10.0.0.5"), "per host");
+        assert_eq!(norm_ip(" ::ffff:10.0.0.5 "), "10.0.0.5");
+        assert_eq!(norm_ip("FE80::5%12"), "fe80::5");
     }
 
     #[test]

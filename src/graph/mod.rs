@@ -170,9 +170,24 @@ impl Graph {
     /// Hosts are independent: each host's graph is built from its own events (in the total
     /// order) on the thread pool; the result does not depend on the number of threads.
     pub fn build(events: &[Event]) -> Graph {
-        let mut per_host: BTreeMap<Arc<str>, Vec<usize>> = BTreeMap::new();
+        // Events grouped by host, in event order (one hash lookup per change of host).
+        let mut slot: HashMap<&str, usize, foldhash::fast::RandomState> = HashMap::default();
+        let mut per_host: Vec<(Arc<str>, Vec<usize>)> = Vec::new();
+        let mut last: Option<(&str, usize)> = None;
         for (i, e) in events.iter().enumerate() {
-            per_host.entry(e.host.clone()).or_default().push(i);
+            let h: &str = &e.host;
+            let k = match last {
+                Some((lh, k)) if lh == h => k,
+                _ => {
+                    let k = *slot.entry(h).or_insert_with(|| {
+                        per_host.push((e.host.clone(), Vec::new()));
+                        per_host.len() - 1
+                    });
+                    last = Some((h, k));
+                    k
+                }
+            };
+            per_host[k].1.push(i);
         }
         // Each host's results, in the order of its event indexes.
         let built: Vec<(HostGraph, Vec<usize>, Vec<Resolved>)> = per_host
