@@ -277,7 +277,8 @@ fn parse_definition(data: &[u8], offset: u32) -> Option<Vec<Elem>> {
 /// Constant text the JSON path gives back unchanged: not something its renderer would write as
 /// a JSON number or literal, unless a plain integer.
 fn safe_text(t: &str) -> bool {
-    if t.is_empty() || t.trim() != t {
+    // A NUL ends a string as the crate renders it; such literals are left to the JSON path.
+    if t.is_empty() || t.trim() != t || t.contains('\0') {
         return false;
     }
     let b = t.as_bytes();
@@ -332,7 +333,8 @@ fn data_container(elems: &[Elem], c: &Elem, deps: &mut Vec<u16>) -> Option<DataS
         }
         match attr(k, "Name") {
             None | Some([]) => Some(None),
-            Some([Node::Text(t)]) if !t.is_empty() => Some(Some(t.clone())),
+            // A NUL would end the name as the crate renders it: left to the JSON path.
+            Some([Node::Text(t)]) if !t.is_empty() && !t.contains('\0') => Some(Some(t.clone())),
             _ => None,
         }
     };
@@ -556,9 +558,35 @@ fn read_instance(data: &[u8], pos: usize) -> Option<(Instance<'_>, usize)> {
     let mut values = Vec::with_capacity(count);
     for d in desc.chunks_exact(4) {
         let size = usize::from(u16::from_le_bytes([d[0], d[1]]));
-        values.push((d[2], r.take(size)?));
+        let value = r.take(size)?;
+        if !read_as_sized(d[2], value) {
+            return None;
+        }
+        values.push((d[2], value));
     }
     Some((Instance { def_offset, values }, r.pos))
+}
+
+/// Whether the evtx crate reads a value of this type as exactly the descriptor's bytes. It reads
+/// fixed-size types at their own size and SIDs by their sub-authority count whatever the
+/// descriptor says, and the values after a mismatch from where it stopped; string arrays run to
+/// their last NUL. Anything else (a damaged descriptor, types this reader does not know) is
+/// left to the crate, so both paths read the same values.
+fn read_as_sized(ty: u8, b: &[u8]) -> bool {
+    let n = b.len();
+    match ty {
+        0x00 | 0x02 | 0x0e | 0x21 => true,
+        0x01 => n % 2 == 0,
+        0x03 | 0x04 => n == 1,
+        0x05 | 0x06 => n == 2,
+        0x07 | 0x08 | 0x0b | 0x0d | 0x14 => n == 4,
+        0x09 | 0x0a | 0x0c | 0x11 | 0x15 => n == 8,
+        0x0f | 0x12 => n == 16,
+        0x10 => n == 4 || n == 8,
+        0x13 => n >= 8 && n == 8 + 4 * usize::from(b[1]),
+        0x81 => n % 2 == 0 && (n == 0 || b.ends_with(&[0, 0])),
+        _ => false,
+    }
 }
 
 /// The single instance of a BinXML stream `data[start..end]` (fragment header, instance, then
@@ -817,6 +845,16 @@ pub fn read_record_if(
         .parse::<u32>()
         .unwrap_or(0);
     if !want(event_id) {
+        // Not kept, but read as far as the crate's iterator would: a nested BinXML value it
+        // could not parse makes the record damage there, so it must parse here too (or the
+        // record is left to the crate).
+        for &(ty, b) in values {
+            if ty == 0x21 && !b.is_empty() {
+                let at = (b.as_ptr() as usize).checked_sub(chunk.as_ptr() as usize)?;
+                let inner = single_instance(chunk, at, at.checked_add(b.len())?)?;
+                cache.get(chunk, inner.def_offset)?;
+            }
+        }
         return Some(None);
     }
     let prov = prov();
@@ -904,6 +942,10 @@ mod tests {
         write_value(&mut s, 0x15, &0xABu64.to_le_bytes()).unwrap();
         assert_eq!(s, "0xab");
         assert!(safe_text("HOST") && safe_text("12") && !safe_text("012") && !safe_text("1.5"));
+        assert!(
+            !safe_text("H\u{6861}\0rest"),
+            "a literal with a NUL is left to JSON"
+        );
     }
 
     /// UTF-16 strings: the ASCII fast path and the full decoder give `String::from_utf16`'s
