@@ -600,6 +600,13 @@ fn single_instance(data: &[u8], start: usize, end: usize) -> Option<Instance<'_>
     (at == end || data.get(at) == Some(&0)).then_some(inst)
 }
 
+/// The single instance of a nested BinXML value `b`, a slice of `chunk`: nested definitions
+/// are referenced by chunk offsets, so the fragment is parsed in its place in the chunk.
+fn nested_instance<'c>(chunk: &'c [u8], b: &[u8]) -> Option<Instance<'c>> {
+    let at = (b.as_ptr() as usize).checked_sub(chunk.as_ptr() as usize)?;
+    single_instance(chunk, at, at.checked_add(b.len())?)
+}
+
 /// An empty value, as an element's dependency sees it; `None` when the index is not there.
 fn is_empty_value(v: Option<&(u8, &[u8])>) -> bool {
     match v {
@@ -844,17 +851,20 @@ pub fn read_record_if(
         .trim()
         .parse::<u32>()
         .unwrap_or(0);
-    if !want(event_id) {
-        // Not kept, but read as far as the crate's iterator would: a nested BinXML value it
-        // could not parse makes the record damage there, so it must parse here too (or the
-        // record is left to the crate).
-        for &(ty, b) in values {
-            if ty == 0x21 && !b.is_empty() {
-                let at = (b.as_ptr() as usize).checked_sub(chunk.as_ptr() as usize)?;
-                let inner = single_instance(chunk, at, at.checked_add(b.len())?)?;
-                cache.get(chunk, inner.def_offset)?;
-            }
+    let wanted = want(event_id);
+    // Every nested BinXML value is parsed, as the crate's iterator parses it whether or not the
+    // record is kept: one it could not parse makes the record damage there, so here it leaves
+    // the record to the crate. A kept record's EventData value is parsed below, where it is read.
+    let data_at = match &ev.data {
+        DataSpec::Nested(i) if wanted => Some(usize::from(*i)),
+        _ => None,
+    };
+    for (k, &(ty, b)) in values.iter().enumerate() {
+        if ty == 0x21 && !b.is_empty() && Some(k) != data_at {
+            cache.get(chunk, nested_instance(chunk, b)?.def_offset)?;
         }
+    }
+    if !wanted {
         return Some(None);
     }
     let prov = prov();
@@ -880,9 +890,7 @@ pub fn read_record_if(
         DataSpec::Nested(i) => match *values.get(usize::from(*i))? {
             (0x00, _) => {}
             (0x21, b) => {
-                // The fragment's place in the chunk: nested definitions use chunk offsets.
-                let at = (b.as_ptr() as usize).checked_sub(chunk.as_ptr() as usize)?;
-                let inner = single_instance(chunk, at, at.checked_add(b.len())?)?;
+                let inner = nested_instance(chunk, b)?;
                 let layout = cache.get(chunk, inner.def_offset)?;
                 let Layout::Data(dl) = &*layout else {
                     return None;
