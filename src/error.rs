@@ -24,3 +24,20 @@ pub enum Error {
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// An error and its sources joined by `: `, leaving out a source whose text the message so far
+/// already holds (the evtx crate's top-level messages alone are vague; our own errors name
+/// their cause in their message and expose it as the source too).
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(src) = cur {
+        let m = src.to_string();
+        if !s.contains(&m) {
+            s.push_str(": ");
+            s.push_str(&m);
+        }
+        cur = src.source();
+    }
+    s
+}

@@ -118,7 +118,9 @@ pub fn main() -> i32 {
             }) {
                 return exit::OK;
             }
-            eprintln!("dcomhunt: {}", crate::display::term(&chain_text(&e)));
+            // Not anyhow's `{:#}`: it would print a cause our errors already name twice.
+            let text = crate::error::error_chain(e.as_ref());
+            eprintln!("dcomhunt: {}", crate::display::term(&text));
             if e.downcast_ref::<UsageError>().is_some() {
                 exit::USAGE
             } else {
@@ -139,21 +141,4 @@ pub struct Inputs {
     /// Files, directories (walked recursively) or globs; recognized by content.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-}
-
-/// An error and its causes joined by `: `, leaving out a cause whose text the message already
-/// holds (library errors name their cause in their own text and expose it as the source too,
-/// which anyhow's `{:#}` would print twice).
-fn chain_text(e: &anyhow::Error) -> String {
-    let mut s = String::new();
-    for cause in e.chain() {
-        let m = cause.to_string();
-        if s.is_empty() {
-            s = m;
-        } else if !s.contains(&m) {
-            s.push_str(": ");
-            s.push_str(&m);
-        }
-    }
-    s
 }

@@ -7,6 +7,7 @@
 
 use super::json_event::record_from_event_json_bytes;
 use super::template::{LayoutCache, read_record, read_record_if};
+use crate::error::error_chain;
 use crate::record::{Damage, Provenance, RawRecord, ReadStats, wanted_event_id};
 use crate::time::Ts;
 use evtx::binxml::value_variant::BinXmlValue;
@@ -320,21 +321,6 @@ fn chunk_number_of(e: &evtx::err::EvtxError) -> Option<u64> {
     }
 }
 
-/// The error and its sources, joined: the crate's top-level messages alone are vague.
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(src) = cur {
-        let m = src.to_string();
-        if !s.contains(&m) {
-            s.push_str(": ");
-            s.push_str(&m);
-        }
-        cur = src.source();
-    }
-    s
-}
-
 fn read_chunk(
     mut data: EvtxChunkData,
     settings: &Arc<ParserSettings>,
@@ -407,12 +393,7 @@ fn read_chunk(
                         if !wanted_event_id(r.event_id) {
                             continue;
                         }
-                        if r.record_id.is_none() {
-                            r.record_id = Some(header_id);
-                        }
-                        if r.time.is_none() {
-                            r.time = header_time;
-                        }
+                        fill_from_header(&mut r, header_id, header_time);
                         out.records.push(r);
                         continue;
                     }
@@ -424,12 +405,7 @@ fn read_chunk(
                             if !wanted_event_id(r.event_id) {
                                 continue;
                             }
-                            if r.record_id.is_none() {
-                                r.record_id = Some(header_id);
-                            }
-                            if r.time.is_none() {
-                                r.time = header_time;
-                            }
+                            fill_from_header(&mut r, header_id, header_time);
                             out.records.push(r);
                         }
                         Ok(None) => {}
@@ -537,12 +513,7 @@ fn walk_direct(
         };
         if let Some(mut r) = read_record_if(layouts, data, start, end, wanted_event_id, prov)? {
             w.direct += 1;
-            if r.record_id.is_none() {
-                r.record_id = Some(id);
-            }
-            if r.time.is_none() {
-                r.time = jiff_to_ts(&rh.timestamp);
-            }
+            fill_from_header(&mut r, id, jiff_to_ts(&rh.timestamp));
             w.records.push(r);
         }
         if id == header.last_event_record_id {
@@ -551,6 +522,16 @@ fn walk_direct(
         at += rh.data_size as usize;
     }
     Some(w)
+}
+
+/// A record id or time the record's own System data lacks is taken from its record header.
+fn fill_from_header(r: &mut RawRecord, id: u64, time: Option<Ts>) {
+    if r.record_id.is_none() {
+        r.record_id = Some(id);
+    }
+    if r.time.is_none() {
+        r.time = time;
+    }
 }
 
 const CHUNK_HEADER_SIZE: usize = 512;
