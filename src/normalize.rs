@@ -145,15 +145,21 @@ fn host_key(h: &str) -> String {
 }
 
 /// Normalize a batch of records (any order). Records of other channels or ids are dropped.
+/// Inbound sides are decided with the host addresses this batch shows.
 pub fn normalize(records: &[RawRecord]) -> Vec<Event> {
-    let addrs = HostAddresses::learn(records);
+    normalize_with(records, &HostAddresses::learn(records))
+}
+
+/// [`normalize`] with the host addresses given: the pipeline passes none, because it decides
+/// every inbound side again with the addresses of all inputs ([`redecide_local_side`]).
+pub fn normalize_with(records: &[RawRecord], addrs: &HostAddresses) -> Vec<Event> {
     let mut interner = Interner::default();
     // Sized exactly: these lists are held until the whole input is read.
     let mut out = Vec::with_capacity(records.iter().filter(|r| is_kept(r)).count());
     out.extend(
         records
             .iter()
-            .filter_map(|r| normalize_one(r, &addrs, &mut interner)),
+            .filter_map(|r| normalize_one(r, addrs, &mut interner)),
     );
     out
 }

@@ -5,7 +5,7 @@ use crate::discover::{Discovery, Input, Skipped, discover_unhashed, hash_file};
 use crate::error::Result;
 use crate::event::Event;
 use crate::ingest;
-use crate::normalize::{HostAddresses, normalize, redecide_local_side};
+use crate::normalize::{HostAddresses, normalize_with, redecide_local_side};
 use crate::record::{Damage, ReadStats};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
@@ -88,21 +88,22 @@ pub fn load_inputs(inputs: Vec<Input>, skipped: Vec<Skipped>) -> Loaded {
         .map(|mut input| {
             let result = if !input.sha256.is_empty() {
                 ingest::read(&input.path, &input.display, input.format)
-                    .map(|(r, s)| (vec![normalize(&r)], s))
+                    .map(|(r, s)| (vec![normalize_batch(&r)], s))
             } else if input.format == ingest::Format::Evtx {
                 // Streamed: each chunk's records are normalized on the worker that parsed the
                 // chunk and dropped there, so no file's raw records are ever all in memory.
-                ingest::evtx::read_hashed_with(&input.path, &input.display, &|r| normalize(&r)).map(
-                    |(batches, s, (size, sha))| {
-                        (input.size, input.sha256) = (size, sha);
-                        (batches, s)
-                    },
-                )
+                ingest::evtx::read_hashed_with(&input.path, &input.display, &|r| {
+                    normalize_batch(&r)
+                })
+                .map(|(batches, s, (size, sha))| {
+                    (input.size, input.sha256) = (size, sha);
+                    (batches, s)
+                })
             } else {
                 hash_file(&input.path).and_then(|(size, sha)| {
                     (input.size, input.sha256) = (size, sha);
                     ingest::read(&input.path, &input.display, input.format)
-                        .map(|(r, s)| (vec![normalize(&r)], s))
+                        .map(|(r, s)| (vec![normalize_batch(&r)], s))
                 })
             };
             let (events, stats) = match result {
@@ -149,6 +150,12 @@ pub fn load_inputs(inputs: Vec<Input>, skipped: Vec<Skipped>) -> Loaded {
         skipped,
         events,
     }
+}
+
+/// Normalize one batch (a chunk's or a text file's records) without learning host addresses
+/// from it: `load_inputs` decides every inbound side again with all inputs' addresses.
+fn normalize_batch(records: &[crate::record::RawRecord]) -> Vec<Event> {
+    normalize_with(records, &HostAddresses::default())
 }
 
 /// Kept events per `channel:event_id` (normalization keeps exactly one event per kept record).
