@@ -228,11 +228,6 @@ impl Graph {
         let n = self.resolved.get(i)?.parent()?;
         Some(&self.hosts.get(&events[i].host)?.procs[n])
     }
-
-    /// Seconds since the boot preceding `t` on `host`, when a boot was seen before it.
-    pub fn uptime(&self, host: &str, t: Ts) -> Option<f64> {
-        self.hosts.get(host)?.uptime(t)
-    }
 }
 
 impl HostGraph {

@@ -691,6 +691,25 @@ fn write_systime(out: &mut String, b: &[u8]) -> Option<()> {
     Some(())
 }
 
+/// A GUID as the evtx crate renders it: `{lower-case}`, the first three groups little-endian.
+pub fn write_guid(out: &mut String, g: &[u8; 16]) {
+    let _ = write!(
+        out,
+        "{{{:08x}-{:04x}-{:04x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}}}",
+        u32::from_le_bytes([g[0], g[1], g[2], g[3]]),
+        u16::from_le_bytes([g[4], g[5]]),
+        u16::from_le_bytes([g[6], g[7]]),
+        g[8],
+        g[9],
+        g[10],
+        g[11],
+        g[12],
+        g[13],
+        g[14],
+        g[15]
+    );
+}
+
 fn le<const N: usize>(b: &[u8]) -> Option<[u8; N]> {
     b.try_into().ok()
 }
@@ -740,24 +759,7 @@ fn write_value(out: &mut String, ty: u8, b: &[u8]) -> Option<()> {
                 let _ = write!(out, "{x:02X}");
             }
         }
-        0x0f => {
-            let g: [u8; 16] = le(b)?;
-            let _ = write!(
-                out,
-                "{{{:08x}-{:04x}-{:04x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}}}",
-                u32::from_le_bytes([g[0], g[1], g[2], g[3]]),
-                u16::from_le_bytes([g[4], g[5]]),
-                u16::from_le_bytes([g[6], g[7]]),
-                g[8],
-                g[9],
-                g[10],
-                g[11],
-                g[12],
-                g[13],
-                g[14],
-                g[15]
-            );
-        }
+        0x0f => write_guid(out, &le(b)?),
         0x10 | 0x14 | 0x15 => {
             let v = match b.len() {
                 4 if ty != 0x15 => u64::from(u32::from_le_bytes(le(b)?)),

@@ -203,7 +203,6 @@ pub struct TableOut {
     enc: Encoder,
     csv: Option<BufWriter<AtomicFile>>,
     jsonl: Option<BufWriter<AtomicFile>>,
-    jsonl_name: String,
     truncated: u64,
     rows: u64,
 }
@@ -257,7 +256,6 @@ impl TableOut {
             enc,
             csv: csv_file,
             jsonl: jsonl_file,
-            jsonl_name,
             truncated: 0,
             rows: 0,
         };
@@ -353,7 +351,7 @@ impl TableOut {
         }
         if let Some(f) = self.jsonl.as_mut() {
             f.write_all(&b.jsonl)
-                .map_err(|e| ReportError::io(&self.dir.join(&self.jsonl_name), e))?;
+                .map_err(|e| ReportError::io(&self.dir.join(&self.enc.jsonl_name), e))?;
         }
         Ok(())
     }
@@ -363,7 +361,7 @@ impl TableOut {
         self.drain()?;
         let mut out = Vec::new();
         let csv_path = self.dir.join(format!("{}.csv", self.name));
-        let jsonl_path = self.dir.join(&self.jsonl_name);
+        let jsonl_path = self.dir.join(&self.enc.jsonl_name);
         for (f, path) in [(self.csv, csv_path), (self.jsonl, jsonl_path)] {
             if let Some(f) = f {
                 let f = f

@@ -199,22 +199,12 @@ pub fn parse_guid(text: &str) -> Option<[u8; 16]> {
     Some(out)
 }
 
-/// `{lowercase}` as the evtx crate renders a GUID.
+/// `{lowercase}` as the evtx crate renders a GUID (the reader's rendering, so that what the
+/// writer predicts and what the reader produces cannot drift apart).
 pub fn format_guid(g: &[u8; 16]) -> String {
-    format!(
-        "{{{:08x}-{:04x}-{:04x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}}}",
-        u32::from_le_bytes([g[0], g[1], g[2], g[3]]),
-        u16::from_le_bytes([g[4], g[5]]),
-        u16::from_le_bytes([g[6], g[7]]),
-        g[8],
-        g[9],
-        g[10],
-        g[11],
-        g[12],
-        g[13],
-        g[14],
-        g[15]
-    )
+    let mut s = String::with_capacity(38);
+    crate::ingest::template::write_guid(&mut s, g);
+    s
 }
 
 /// Parse `S-1-5-21-…` into its binary form.
