@@ -12,6 +12,7 @@ use dcomhunt::ingest;
 use dcomhunt::normalize::normalize;
 use dcomhunt::pipeline::{load_inputs, sort_events};
 use dcomhunt::record::RawRecord;
+use dcomhunt::store::EventStore;
 use rayon::prelude::*;
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -50,8 +51,9 @@ fn stages(c: &mut Criterion) {
     let d = discover(std::slice::from_ref(&dir)).expect("discover corpus");
     let bytes: u64 = d.inputs.iter().map(|i| i.size).sum();
     let records = read_all(&d.inputs);
-    let mut events = normalize(&records);
-    sort_events(&mut events);
+    let mut sorted = normalize(&records);
+    sort_events(&mut sorted);
+    let events = EventStore::from_events(&sorted);
     let graph = Graph::build(&events);
     let rules = dcomhunt::detect::builtin_rules().expect("built-in rules");
 
@@ -80,6 +82,12 @@ fn stages(c: &mut Criterion) {
         })
     });
     g.throughput(Throughput::Elements(events.len() as u64));
+    g.bench_function("store (encode + order)", |b| {
+        b.iter(|| black_box(EventStore::from_events(&sorted).len()))
+    });
+    g.bench_function("store (decode every event)", |b| {
+        b.iter(|| black_box(events.iter().filter(|e| e.record_id % 2 == 0).count()))
+    });
     g.bench_function("graph", |b| b.iter(|| black_box(Graph::build(&events))));
     g.bench_function("rules (all built-in)", |b| {
         b.iter(|| black_box(dcomhunt::detect::run(&rules, &events, &graph).0.len()))

@@ -2,9 +2,11 @@
 //! each completed sequence into a [`Finding`] with its evidence and graph context.
 
 use crate::ecs::EcsContext;
+use crate::eql::Matcher;
 use crate::eql::rulefile::{LoadedRule, Rule, RuleError, parse_rule};
 use crate::event::Event;
 use crate::graph::Graph;
+use crate::store::EventStore;
 use crate::time::Ts;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -88,18 +90,65 @@ pub struct RuleRun {
     pub evicted: u64,
 }
 
+/// Events decoded and fed to the rules at a time.
+const BLOCK: usize = 4096;
+
 /// Run the rules. Findings come back in a fixed order: first time, host, rule id, id.
-pub fn run(rules: &[LoadedRule], events: &[Event], graph: &Graph) -> (Vec<Finding>, Vec<RuleRun>) {
-    let ctx = EcsContext::new(events, graph);
-    let per_rule: Vec<(Vec<Finding>, RuleRun)> = rules
-        .par_iter()
-        .map(|lr| run_one(&lr.rule, events, graph, &ctx))
+///
+/// One pass over the events: each block is decoded once (while the rules run over the block
+/// before it) and every rule is fed the block on the thread pool.
+pub fn run(
+    rules: &[LoadedRule],
+    events: &EventStore,
+    graph: &Graph,
+) -> (Vec<Finding>, Vec<RuleRun>) {
+    let ctx = EcsContext::new(graph);
+    let mut states: Vec<(&Rule, Matcher<'_>, Vec<Finding>)> = rules
+        .iter()
+        .map(|lr| (&lr.rule, lr.rule.query.matcher(), Vec::new()))
         .collect();
+    let decode = |start: usize| -> Vec<Event> {
+        (start..(start + BLOCK).min(events.len()))
+            .filter_map(|i| events.get(i))
+            .collect()
+    };
+    let mut start = 0;
+    let mut block = decode(0);
+    while !block.is_empty() {
+        let next = start + block.len();
+        let (following, ()) = rayon::join(
+            || decode(next),
+            || {
+                states.par_iter_mut().for_each(|(rule, m, out)| {
+                    for (k, ev) in block.iter().enumerate() {
+                        let i = start + k;
+                        let doc = ctx.doc(i, ev);
+                        // Positions and times come from the sorted store, so the order is
+                        // always valid.
+                        let Ok(matches) = m.feed(&doc, i as u64, ev.time.0) else {
+                            continue;
+                        };
+                        for mt in matches {
+                            let idx: Vec<usize> =
+                                mt.positions.iter().map(|&p| p as usize).collect();
+                            out.push(finding(rule, events, graph, idx));
+                        }
+                    }
+                })
+            },
+        );
+        start = next;
+        block = following;
+    }
     let mut findings = Vec::new();
     let mut runs = Vec::new();
-    for (f, r) in per_rule {
+    for (rule, m, f) in states {
+        runs.push(RuleRun {
+            rule_id: rule.rule_id.clone(),
+            findings: f.len() as u64,
+            evicted: m.evicted(),
+        });
         findings.extend(f);
-        runs.push(r);
     }
     findings.sort_by(|a, b| {
         (a.first_time, &a.host, &a.rule_id, &a.id).cmp(&(b.first_time, &b.host, &b.rule_id, &b.id))
@@ -107,49 +156,25 @@ pub fn run(rules: &[LoadedRule], events: &[Event], graph: &Graph) -> (Vec<Findin
     (findings, runs)
 }
 
-fn run_one(
-    rule: &Rule,
-    events: &[Event],
-    graph: &Graph,
-    ctx: &EcsContext,
-) -> (Vec<Finding>, RuleRun) {
-    let mut m = rule.query.matcher();
-    let mut out = Vec::new();
-    for (i, ev) in events.iter().enumerate() {
-        let doc = ctx.doc(i);
-        // Positions and times come from the sorted event list, so the order is always valid.
-        let Ok(matches) = m.feed(&doc, i as u64, ev.time.0) else {
-            continue;
-        };
-        for mt in matches {
-            let idx: Vec<usize> = mt.positions.iter().map(|&p| p as usize).collect();
-            out.push(finding(rule, events, graph, idx));
-        }
-    }
-    let run = RuleRun {
-        rule_id: rule.rule_id.clone(),
-        findings: out.len() as u64,
-        evicted: m.evicted(),
-    };
-    (out, run)
-}
-
-fn finding(rule: &Rule, events: &[Event], graph: &Graph, idx: Vec<usize>) -> Finding {
-    let last = *idx.last().unwrap_or(&0);
-    let host = events[last].host.clone();
+fn finding(rule: &Rule, events: &EventStore, graph: &Graph, idx: Vec<usize>) -> Finding {
+    // The few events of a match, decoded once more.
+    let evs: Vec<Event> = idx.iter().filter_map(|&i| events.get(i)).collect();
+    let host = evs
+        .last()
+        .map(|e| e.host.clone())
+        .unwrap_or_else(|| Arc::from(""));
     let mut h = Sha256::new();
     h.update(rule.rule_id.as_bytes());
     h.update([0]);
     h.update(host.as_bytes());
-    for &i in &idx {
-        let e = &events[i];
+    for e in &evs {
         h.update([0]);
         h.update(e.prov.file.as_bytes());
         h.update(format!("#{}@{}", e.record_id, e.prov.position()).as_bytes());
     }
     let id = hex::encode(&h.finalize()[..8]);
-    let remote = idx.iter().find_map(|&i| {
-        events[i].network().map(|n| match n.remote_port {
+    let remote = evs.iter().find_map(|e| {
+        e.network().map(|n| match n.remote_port {
             Some(p) if n.remote_ip.contains(':') => format!("[{}]:{p}", n.remote_ip),
             Some(p) => format!("{}:{p}", n.remote_ip),
             None => n.remote_ip.to_string(),
@@ -166,18 +191,10 @@ fn finding(rule: &Rule, events: &[Event], graph: &Graph, idx: Vec<usize>) -> Fin
             .into_iter()
             .map(str::to_string)
             .collect(),
+        first_time: evs.iter().map(|e| e.time).min().unwrap_or_default(),
+        last_time: evs.iter().map(|e| e.time).max().unwrap_or_default(),
+        key_node: key_node(&host, graph, &idx),
         host,
-        first_time: idx
-            .iter()
-            .map(|&i| events[i].time)
-            .min()
-            .unwrap_or_default(),
-        last_time: idx
-            .iter()
-            .map(|&i| events[i].time)
-            .max()
-            .unwrap_or_default(),
-        key_node: key_node(events, graph, &idx),
         remote,
         events: idx,
     }
@@ -185,9 +202,9 @@ fn finding(rule: &Rule, events: &[Event], graph: &Graph, idx: Vec<usize>) -> Fin
 
 /// The process a finding is about: the parent of the last event's process when that parent is
 /// itself in the sequence (MMC → child, DCOM server → child); else the last event's process.
-fn key_node(events: &[Event], graph: &Graph, idx: &[usize]) -> Option<usize> {
+fn key_node(host: &str, graph: &Graph, idx: &[usize]) -> Option<usize> {
     let last = *idx.last()?;
-    let hg = graph.host(&events[last].host)?;
+    let hg = graph.host(host)?;
     let nodes: Vec<usize> = idx
         .iter()
         .filter_map(|&i| graph.resolved.get(i).and_then(|r| r.node()))

@@ -18,22 +18,21 @@ static TYPE_CONNECTION: LazyLock<Vec<OwnedValue>> =
 static TYPE_END: LazyLock<Vec<OwnedValue>> = LazyLock::new(|| vec![OwnedValue::from("end")]);
 static TYPE_INFO: LazyLock<Vec<OwnedValue>> = LazyLock::new(|| vec![OwnedValue::from("info")]);
 
-/// Shared, per-run context: the events and the graph.
+/// Shared, per-run context: the graph.
 pub struct EcsContext<'a> {
-    pub events: &'a [Event],
     pub graph: &'a Graph,
 }
 
 impl<'a> EcsContext<'a> {
-    pub fn new(events: &'a [Event], graph: &'a Graph) -> Self {
-        EcsContext { events, graph }
+    pub fn new(graph: &'a Graph) -> Self {
+        EcsContext { graph }
     }
 
-    /// The document for event `i`. The graph is consulted only when a rule asks for a field
-    /// that needs it (most events are rejected on fields of their own).
-    pub fn doc(&self, i: usize) -> EcsDoc<'_> {
+    /// The document for `ev`, event `i` of the run's store. The graph is consulted only when a
+    /// rule asks for a field that needs it (most events are rejected on fields of their own).
+    pub fn doc<'e>(&'e self, i: usize, ev: &'e Event) -> EcsDoc<'e> {
         EcsDoc {
-            ev: &self.events[i],
+            ev,
             graph: self.graph,
             i,
             graph_view: OnceCell::new(),

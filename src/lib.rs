@@ -18,5 +18,6 @@ pub mod normalize;
 pub mod pipeline;
 pub mod record;
 pub mod report;
+pub mod store;
 pub mod time;
 pub mod writer;

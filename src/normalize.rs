@@ -133,6 +133,13 @@ impl HostAddresses {
         HostAddresses(m)
     }
 
+    /// Add what `other` learned.
+    pub fn merge(&mut self, other: HostAddresses) {
+        for (host, ips) in other.0 {
+            self.0.entry(host).or_default().extend(ips);
+        }
+    }
+
     pub fn contains(&self, host: &str, ip: &str) -> bool {
         self.0
             .get(lower(host).as_ref())
@@ -169,44 +176,49 @@ pub fn normalize_with(records: &[RawRecord], addrs: &HostAddresses) -> Vec<Event
 /// records of a host together.
 pub fn redecide_local_side(events: &mut [Event], addrs: &HostAddresses) {
     for e in events.iter_mut() {
-        let host = e.host.clone();
-        let sysmon = e.channel.eq_ignore_ascii_case(SYSMON_CHANNEL);
-        let Kind::Network(n) = &mut e.kind else {
-            continue;
-        };
-        if n.direction != Direction::Ingress
-            || matches!(n.local_side, LocalSide::Hostname | LocalSide::Initiator)
-        {
-            continue;
-        }
-        let (l, r) = (
-            (n.local_ip.clone(), n.local_port),
-            (n.remote_ip.clone(), n.remote_port),
-        );
-        let (src, dst) = if n.source_was_local { (l, r) } else { (r, l) };
-        let a = Side {
-            ip: &src.0,
-            port: src.1,
-            hostname: None,
-        };
-        let b = Side {
-            ip: &dst.0,
-            port: dst.1,
-            hostname: None,
-        };
-        let (src_local, why) = source_is_local(&a, &b, &host, addrs, !sysmon);
-        let (lo, re) = if src_local {
-            (&src, &dst)
-        } else {
-            (&dst, &src)
-        };
-        n.local_ip = lo.0.clone();
-        n.local_port = lo.1;
-        n.remote_ip = re.0.clone();
-        n.remote_port = re.1;
-        n.local_side = why;
-        n.source_was_local = src_local;
+        redecide_event(e, addrs);
     }
+}
+
+/// [`redecide_local_side`] for one event.
+pub fn redecide_event(e: &mut Event, addrs: &HostAddresses) {
+    let sysmon = e.channel.eq_ignore_ascii_case(SYSMON_CHANNEL);
+    let Kind::Network(n) = &mut e.kind else {
+        return;
+    };
+    if n.direction != Direction::Ingress
+        || matches!(n.local_side, LocalSide::Hostname | LocalSide::Initiator)
+    {
+        return;
+    }
+    let host = &e.host;
+    let (l, r) = (
+        (n.local_ip.clone(), n.local_port),
+        (n.remote_ip.clone(), n.remote_port),
+    );
+    let (src, dst) = if n.source_was_local { (l, r) } else { (r, l) };
+    let a = Side {
+        ip: &src.0,
+        port: src.1,
+        hostname: None,
+    };
+    let b = Side {
+        ip: &dst.0,
+        port: dst.1,
+        hostname: None,
+    };
+    let (src_local, why) = source_is_local(&a, &b, host, addrs, !sysmon);
+    let (lo, re) = if src_local {
+        (&src, &dst)
+    } else {
+        (&dst, &src)
+    };
+    n.local_ip = lo.0.clone();
+    n.local_port = lo.1;
+    n.remote_ip = re.0.clone();
+    n.remote_port = re.1;
+    n.local_side = why;
+    n.source_was_local = src_local;
 }
 
 fn normalize_one(r: &RawRecord, addrs: &HostAddresses, interner: &mut Interner) -> Option<Event> {

@@ -3,10 +3,11 @@
 
 use crate::discover::{Discovery, Input, Skipped, discover_unhashed, hash_file};
 use crate::error::Result;
-use crate::event::Event;
+use crate::event::{Event, Text};
 use crate::ingest;
-use crate::normalize::{HostAddresses, normalize_with, redecide_local_side};
+use crate::normalize::{HostAddresses, normalize_with};
 use crate::record::{Damage, ReadStats};
+use crate::store::{Batch, EventStore};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -38,7 +39,7 @@ pub struct Loaded {
     pub inputs: Vec<InputReport>,
     pub skipped: Vec<Skipped>,
     /// All kept events, in the total order (time, file, record id, position).
-    pub events: Vec<Event>,
+    pub events: EventStore,
 }
 
 impl Loaded {
@@ -81,35 +82,35 @@ pub fn load(paths: &[PathBuf]) -> Result<Loaded> {
 /// [`crate::discover::discover_unhashed`]) gets its size and hash here, from the bytes parsed.
 pub fn load_inputs(inputs: Vec<Input>, skipped: Vec<Skipped>) -> Loaded {
     let pb = progress_bar(&inputs);
-    // Each file's events stay in the lists their chunks produced until the one final list is
-    // built with its exact size (a list grown by doubling would hold up to twice the events).
-    let read: Vec<(InputReport, Vec<Vec<Event>>)> = inputs
+    // Each chunk's events are encoded on the worker that normalized them (see
+    // `crate::store`); only the encoded batches are held until every input is read.
+    let read: Vec<(InputReport, Part)> = inputs
         .into_par_iter()
         .map(|mut input| {
             let result = if !input.sha256.is_empty() {
                 ingest::read(&input.path, &input.display, input.format)
-                    .map(|(r, s)| (vec![normalize_batch(&r)], s))
+                    .map(|(r, s)| (normalize_batch(&r), s))
             } else if input.format == ingest::Format::Evtx {
                 // Streamed: each chunk's records are normalized on the worker that parsed the
                 // chunk and dropped there, so no file's raw records are ever all in memory.
                 ingest::evtx::read_hashed_with(&input.path, &input.display, &|r| {
                     normalize_batch(&r)
                 })
-                .map(|(batches, s, (size, sha))| {
+                .map(|(parts, s, (size, sha))| {
                     (input.size, input.sha256) = (size, sha);
-                    (batches, s)
+                    (Part::join(parts), s)
                 })
             } else {
                 hash_file(&input.path).and_then(|(size, sha)| {
                     (input.size, input.sha256) = (size, sha);
                     ingest::read(&input.path, &input.display, input.format)
-                        .map(|(r, s)| (vec![normalize_batch(&r)], s))
+                        .map(|(r, s)| (normalize_batch(&r), s))
                 })
             };
-            let (events, stats) = match result {
+            let (part, stats) = match result {
                 Ok(x) => x,
                 Err(e) => (
-                    Vec::new(),
+                    Part::default(),
                     ReadStats {
                         damage: vec![Damage {
                             chunk: None,
@@ -122,52 +123,71 @@ pub fn load_inputs(inputs: Vec<Input>, skipped: Vec<Skipped>) -> Loaded {
                     },
                 ),
             };
-            let kept = kept_counts(&events);
+            let kept = part
+                .kept
+                .iter()
+                .map(|((ch, id), n)| (format!("{ch}:{id}"), *n))
+                .collect();
             pb.inc(1);
-            (InputReport { input, stats, kept }, events)
+            (InputReport { input, stats, kept }, part)
         })
         .collect();
     pb.finish_and_clear();
     let mut reports = Vec::with_capacity(read.len());
-    let total = read.iter().flat_map(|(_, b)| b.iter().map(Vec::len)).sum();
-    let mut events = Vec::with_capacity(total);
-    // Each chunk's list is freed as soon as it is moved over, so the events are never held
-    // twice.
-    for (report, batches) in read {
-        reports.push(report);
-        for b in batches {
-            events.extend(b);
-        }
-    }
+    let mut batches = Vec::new();
     // The host's own addresses are learned across all its files (a Sysmon log's outbound
-    // connections can decide a Security log's inbound ones): decide again what one file alone
-    // could not.
-    let addrs = HostAddresses::learn_events(&events);
-    redecide_local_side(&mut events, &addrs);
-    sort_events(&mut events);
+    // connections can decide a Security log's inbound ones): the store decides again, as it
+    // decodes each event, what one file alone could not.
+    let mut addrs = HostAddresses::default();
+    for (report, part) in read {
+        reports.push(report);
+        batches.extend(part.batches);
+        addrs.merge(part.addrs);
+    }
     Loaded {
         inputs: reports,
         skipped,
-        events,
+        events: EventStore::build(batches, addrs),
     }
 }
 
-/// Normalize one batch (a chunk's or a text file's records) without learning host addresses
-/// from it: `load_inputs` decides every inbound side again with all inputs' addresses.
-fn normalize_batch(records: &[crate::record::RawRecord]) -> Vec<Event> {
-    normalize_with(records, &HostAddresses::default())
+/// One batch's or one file's normalized events, encoded, with what they tell beside.
+#[derive(Default)]
+struct Part {
+    batches: Vec<Batch>,
+    /// Host addresses the events show.
+    addrs: HostAddresses,
+    /// Events kept per (channel, event id).
+    kept: HashMap<(Text, u32), u64>,
 }
 
-/// Kept events per `channel:event_id` (normalization keeps exactly one event per kept record).
-fn kept_counts(batches: &[Vec<Event>]) -> BTreeMap<String, u64> {
-    let mut counts: HashMap<(&str, u32), u64> = HashMap::new();
-    for e in batches.iter().flatten() {
-        *counts.entry((&e.channel, e.event_id)).or_insert(0) += 1;
+impl Part {
+    fn join(parts: Vec<Part>) -> Part {
+        let mut all = Part::default();
+        for p in parts {
+            all.batches.extend(p.batches);
+            all.addrs.merge(p.addrs);
+            for (k, n) in p.kept {
+                *all.kept.entry(k).or_insert(0) += n;
+            }
+        }
+        all
     }
-    counts
-        .into_iter()
-        .map(|((ch, id), n)| (format!("{ch}:{id}"), n))
-        .collect()
+}
+
+/// Normalize one batch (a chunk's or a text file's records) without deciding inbound sides
+/// with host addresses: the store decides every one again with the addresses of all inputs.
+fn normalize_batch(records: &[crate::record::RawRecord]) -> Part {
+    let events = normalize_with(records, &HostAddresses::default());
+    let mut kept = HashMap::new();
+    for e in &events {
+        *kept.entry((e.channel.clone(), e.event_id)).or_insert(0) += 1;
+    }
+    Part {
+        batches: Batch::encode(&events),
+        addrs: HostAddresses::learn_events(&events),
+        kept,
+    }
 }
 
 /// Sort into the total order every stage uses.

@@ -26,7 +26,11 @@ fn exactly_the_expected_findings_in_the_whole_corpus() {
         .findings
         .iter()
         .map(|f| {
-            let file = r.loaded.events[f.events[0]]
+            let file = r
+                .loaded
+                .events
+                .get(f.events[0])
+                .unwrap()
                 .prov
                 .file
                 .rsplit('/')
@@ -38,7 +42,7 @@ fn exactly_the_expected_findings_in_the_whole_corpus() {
                 file,
                 f.events
                     .iter()
-                    .map(|&i| r.loaded.events[i].record_id)
+                    .map(|&i| r.loaded.events.get(i).unwrap().record_id)
                     .collect(),
             )
         })

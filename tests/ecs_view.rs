@@ -10,7 +10,7 @@ use dcomhunt::pipeline::load;
 fn inbound_doc_fields(scenario: &str) -> Vec<(String, String)> {
     let l = load(&[common::testdata().join(scenario)]).unwrap();
     let g = Graph::build(&l.events);
-    let ctx = EcsContext::new(&l.events, &g);
+    let ctx = EcsContext::new(&g);
     let i = l
         .events
         .iter()
@@ -20,7 +20,8 @@ fn inbound_doc_fields(scenario: &str) -> Vec<(String, String)> {
             })
         })
         .expect("an inbound connection");
-    let d = ctx.doc(i);
+    let ev = l.events.get(i).unwrap();
+    let d = ctx.doc(i, &ev);
     let show = |v: Option<Value>| match v {
         Some(Value::Str(s)) => s.to_string(),
         Some(Value::Int(n)) => n.to_string(),
@@ -64,13 +65,14 @@ fn inbound_connection_fields_agree_across_logging_styles() {
 fn security_only_connections_get_process_fields_from_the_graph() {
     let l = load(&[common::testdata().join("rpc_security")]).unwrap();
     let g = Graph::build(&l.events);
-    let ctx = EcsContext::new(&l.events, &g);
+    let ctx = EcsContext::new(&g);
     let i = l
         .events
         .iter()
         .position(|e| e.network().is_some_and(|n| n.local_port == Some(135)))
         .unwrap();
-    let d = ctx.doc(i);
+    let ev = l.events.get(i).unwrap();
+    let d = ctx.doc(i, &ev);
     assert!(matches!(d.get("process.entity_id"), Some(Value::Str(s)) if s.starts_with("syn:")));
     assert_eq!(
         d.get("process.command_line"),

@@ -49,10 +49,8 @@ fn summary(paths: &[PathBuf]) -> Summary {
                 .events
                 .iter()
                 .map(|&i| {
-                    (
-                        r.loaded.events[i].channel.to_string(),
-                        r.loaded.events[i].record_id,
-                    )
+                    let e = r.loaded.events.get(i).unwrap();
+                    (e.channel.to_string(), e.record_id)
                 })
                 .collect();
             (f.rule_id.clone(), f.host.to_string(), ev)
@@ -115,16 +113,13 @@ fn nxlog_sample_reads_and_finds_nothing() {
         r.graph.hosts.keys().collect::<Vec<_>>()
     );
     assert!(r.findings.is_empty(), "{:?}", r.findings);
-    let attacker = r
-        .loaded
-        .events
-        .iter()
-        .filter_map(|e| e.process())
-        .find(|p| {
+    let attacker = r.loaded.events.iter().find(|e| {
+        e.process().is_some_and(|p| {
             p.command_line
                 .as_deref()
                 .is_some_and(|c| c.contains("MoveExcel4.exe 172.18.39.6"))
-        });
+        })
+    });
     assert!(
         attacker.is_some(),
         "the attacker-side process creation is read"

@@ -7,6 +7,7 @@ use dcomhunt::event::{Event, Kind, Process};
 use dcomhunt::graph::Graph;
 use dcomhunt::pipeline::load;
 use dcomhunt::record::Provenance;
+use dcomhunt::store::EventStore;
 use dcomhunt::time::Ts;
 use dcomhunt::writer::scale::{ScaleOptions, generate};
 use std::path::{Path, PathBuf};
@@ -167,6 +168,7 @@ fn hundreds_of_thousands_of_processes_on_one_host() {
         })
         .collect();
     let t = Instant::now();
+    let events = EventStore::from_events(&events);
     let g = Graph::build(&events);
     let h = g.host("BIG").unwrap();
     assert_eq!(h.procs.len(), n as usize);
@@ -202,6 +204,7 @@ query = '''sequence with maxspan=1m [process where process.name : "a.exe"] by pr
 fn a_thirty_day_maxspan_over_many_events_is_capped_and_reported() {
     let n: u64 = 250_000;
     let events: Vec<Event> = (0..n).map(|i| proc_event(i, None, "a.exe")).collect();
+    let events = EventStore::from_events(&events);
     let g = Graph::build(&events);
     let rules = vec![rule(
         r#"[rule]

@@ -33,7 +33,7 @@ fn check(opts: ScaleOptions) {
                 && f.host.as_ref() == a.host
                 && f.rule_id == a.rule_id
                 && f.events.iter().all(|&i| {
-                    let e = &r.loaded.events[i];
+                    let e = r.loaded.events.get(i).unwrap();
                     let rel = e
                         .prov
                         .file

@@ -106,7 +106,7 @@ fn every_scenario_gives_exactly_its_expected_findings_and_tree() {
             let recs = f
                 .events
                 .iter()
-                .map(|&i| r.loaded.events[i].record_id)
+                .map(|&i| r.loaded.events.get(i).unwrap().record_id)
                 .collect();
             got.entry((f.rule_id.clone(), f.host.to_string()))
                 .or_default()

@@ -33,14 +33,14 @@ pub fn run(a: EventsArgs, quiet: bool) -> Result<i32> {
     let mut out = std::io::BufWriter::new(stdout.lock());
     match a.format {
         EventsFormat::Jsonl => {
-            for e in &loaded.events {
-                let line = serde_json::to_string(&event_json(e))?;
+            for e in loaded.events.iter() {
+                let line = serde_json::to_string(&event_json(&e))?;
                 out.write_all(crate::display::json_term(&line).as_bytes())?;
                 out.write_all(b"\n")?;
             }
         }
         EventsFormat::Table => {
-            writeln!(out, "{}", table(&loaded.events))?;
+            writeln!(out, "{}", table(loaded.events.iter()))?;
         }
     }
     out.flush()?;
@@ -112,7 +112,7 @@ fn pid_and_name(e: &Event) -> (String, String) {
     )
 }
 
-pub fn table(events: &[Event]) -> Table {
+pub fn table(events: impl IntoIterator<Item = Event>) -> Table {
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)
@@ -126,6 +126,7 @@ pub fn table(events: &[Event]) -> Table {
             "details",
         ]);
     for e in events {
+        let e = &e;
         let (pid, name) = pid_and_name(e);
         t.add_row(vec![
             e.time.iso(),

@@ -368,13 +368,11 @@ fn write_reports(
         rules_dir: a.rules.as_ref().map(|p| p.to_string_lossy().into_owned()),
         rule_ids,
     };
-    let timeline: Vec<usize> = r
-        .loaded
-        .events
-        .iter()
-        .enumerate()
-        .filter(|(_, e)| w.host_ok(&e.host) && w.time_ok(e.time))
-        .map(|(i, _)| i)
+    let ev = &r.loaded.events;
+    let timeline: Vec<usize> = (0..ev.len())
+        .filter(|&i| {
+            ev.host(i).is_some_and(|h| w.host_ok(h)) && ev.time(i).is_some_and(|t| w.time_ok(t))
+        })
         .collect();
     let input = ReportInput {
         loaded: &r.loaded,
@@ -402,8 +400,8 @@ pub fn finding_json(f: &Finding, r: &ScanResult) -> serde_json::Value {
         .events
         .iter()
         .enumerate()
-        .map(|(k, &i)| {
-            let e = &ev[i];
+        .filter_map(|(k, &i)| Some((k, ev.get(i)?)))
+        .map(|(k, e)| {
             serde_json::json!({
                 "stage": k + 1,
                 "file": &*e.prov.file,
@@ -432,7 +430,7 @@ pub fn finding_json(f: &Finding, r: &ScanResult) -> serde_json::Value {
                     "remote_ip": ed.remote_ip,
                     "remote_port": ed.remote_port,
                     "time": ed.time,
-                    "records": ed.evidence.iter().map(|&i| serde_json::json!({"file": &*ev[i].prov.file, "record_id": ev[i].record_id})).collect::<Vec<_>>(),
+                    "records": ed.evidence.iter().filter_map(|&i| ev.get(i)).map(|e| serde_json::json!({"file": &*e.prov.file, "record_id": e.record_id})).collect::<Vec<_>>(),
                 })
             })
             .collect(),
@@ -567,7 +565,8 @@ pub fn findings_text(r: &ScanResult, w: &Window) -> String {
             ]);
         let base = f.first_time;
         for i in context_events(f, r) {
-            let e = &ev[i];
+            let Some(e) = ev.get(i) else { continue };
+            let e = &e;
             let stage = f
                 .events
                 .iter()
@@ -620,9 +619,13 @@ pub fn timeline(a: TimelineArgs, quiet: bool) -> Result<i32> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut by_host: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    for (i, e) in r.loaded.events.iter().enumerate() {
-        if w.host_ok(&e.host) && w.time_ok(e.time) {
-            by_host.entry(&e.host).or_default().push(i);
+    let ev = &r.loaded.events;
+    for i in 0..ev.len() {
+        if let (Some(h), Some(t)) = (ev.host(i), ev.time(i))
+            && w.host_ok(h)
+            && w.time_ok(t)
+        {
+            by_host.entry(h).or_default().push(i);
         }
     }
     if by_host.is_empty() {
@@ -635,7 +638,8 @@ pub fn timeline(a: TimelineArgs, quiet: bool) -> Result<i32> {
             .set_content_arrangement(ContentArrangement::Dynamic)
             .set_header(vec!["time", "event", "record", "details", "finding"]);
         for i in idx {
-            let e: &Event = &r.loaded.events[i];
+            let Some(e) = ev.get(i) else { continue };
+            let e: &Event = &e;
             let m = marks.get(&i).map(|v| v.join("; ")).unwrap_or_default();
             t.add_row(vec![
                 w.show(e.time),

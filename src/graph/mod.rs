@@ -15,6 +15,7 @@ pub mod render;
 
 use crate::event::{Direction, Event, Kind, LocalSide, Text, basename, synthetic_id};
 use crate::normalize::norm_ip;
+use crate::store::EventStore;
 use crate::time::Ts;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -169,18 +170,19 @@ impl Graph {
     ///
     /// Hosts are independent: each host's graph is built from its own events (in the total
     /// order) on the thread pool; the result does not depend on the number of threads.
-    pub fn build(events: &[Event]) -> Graph {
+    pub fn build(events: &EventStore) -> Graph {
         // Events grouped by host, in event order (one hash lookup per change of host).
         let mut slot: HashMap<&str, usize, foldhash::fast::RandomState> = HashMap::default();
         let mut per_host: Vec<(Arc<str>, Vec<usize>)> = Vec::new();
         let mut last: Option<(&str, usize)> = None;
-        for (i, e) in events.iter().enumerate() {
-            let h: &str = &e.host;
+        for i in 0..events.len() {
+            let Some(host) = events.host(i) else { break };
+            let h: &str = host;
             let k = match last {
                 Some((lh, k)) if lh == h => k,
                 _ => {
                     let k = *slot.entry(h).or_insert_with(|| {
-                        per_host.push((e.host.clone(), Vec::new()));
+                        per_host.push((Arc::from(h), Vec::new()));
                         per_host.len() - 1
                     });
                     last = Some((h, k));
@@ -197,7 +199,13 @@ impl Graph {
                     host,
                     ..HostGraph::default()
                 };
-                let res = idx.iter().map(|&i| hg.add(i, &events[i])).collect();
+                let res = idx
+                    .iter()
+                    .map(|&i| match events.get(i) {
+                        Some(e) => hg.add(i, &e),
+                        None => Resolved::default(),
+                    })
+                    .collect();
                 (hg, idx, res)
             })
             .collect();
@@ -219,14 +227,14 @@ impl Graph {
     }
 
     /// The node an event resolved to.
-    pub fn node_of(&self, events: &[Event], i: usize) -> Option<&ProcNode> {
+    pub fn node_of(&self, events: &EventStore, i: usize) -> Option<&ProcNode> {
         let n = self.resolved.get(i)?.node()?;
-        Some(&self.hosts.get(&events[i].host)?.procs[n])
+        Some(&self.hosts.get(&**events.host(i)?)?.procs[n])
     }
 
-    pub fn parent_of(&self, events: &[Event], i: usize) -> Option<&ProcNode> {
+    pub fn parent_of(&self, events: &EventStore, i: usize) -> Option<&ProcNode> {
         let n = self.resolved.get(i)?.parent()?;
-        Some(&self.hosts.get(&events[i].host)?.procs[n])
+        Some(&self.hosts.get(&**events.host(i)?)?.procs[n])
     }
 }
 

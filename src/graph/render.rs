@@ -201,7 +201,7 @@ pub struct JsonProc<'a> {
 
 pub fn json<'a>(
     g: &'a HostGraph,
-    events: &[crate::event::Event],
+    events: &crate::store::EventStore,
     only: Option<&[bool]>,
 ) -> JsonHost<'a> {
     let processes = (0..g.procs.len())
@@ -219,7 +219,8 @@ pub fn json<'a>(
                 evidence: p
                     .evidence
                     .iter()
-                    .map(|&ev| format!("{}#{}", events[ev].prov.file, events[ev].record_id))
+                    .filter_map(|&ev| events.get(ev))
+                    .map(|e| format!("{}#{}", e.prov.file, e.record_id))
                     .collect(),
             }
         })

@@ -172,10 +172,10 @@ impl<'a> Fields<'a> {
 
 /// The entity id of the graph node event `i` resolved to (fills in 5156's process).
 pub fn graph_entity_id<'a>(r: &'a ReportInput<'_>, i: usize) -> Option<&'a str> {
-    let e = r.loaded.events.get(i)?;
+    let host = r.loaded.events.host(i)?;
     let n = r.graph.resolved.get(i)?.node()?;
     r.graph
-        .host(&e.host)
+        .host(host)
         .and_then(|h| h.procs.get(n))
         .map(|p| p.entity_id.as_ref())
 }
@@ -266,6 +266,7 @@ pub fn evidence(
             let Some(e) = r.loaded.events.get(i) else {
                 continue;
             };
+            let e = &e;
             let stages: Vec<String> = f
                 .events
                 .iter()
@@ -347,12 +348,14 @@ pub fn timeline(
     let marks = finding_marks(r);
     let mut t = TableOut::create(dir, "timeline", TIMELINE_COLUMNS, csv, jsonl)?;
     // Rows are encoded in blocks on the thread pool and written in order.
-    t.rows_par(r.timeline.len(), |k| {
+    t.rows_par(r.timeline.len(), |k, sink| {
         let i = r.timeline[k];
-        let e = r.loaded.events.get(i)?;
-        let x = Fields::of(e);
+        let Some(e) = r.loaded.events.get(i) else {
+            return Ok(());
+        };
+        let x = Fields::of(&e);
         let m = marks.get(&i);
-        Some(vec![
+        sink.row(&[
             Cell::owned(e.time.iso()),
             e.utc_time.map_or(Cell::Null, |u| Cell::owned(u.iso())),
             Cell::str(&e.host),

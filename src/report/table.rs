@@ -193,6 +193,19 @@ fn csv_internal(e: csv::Error) -> ReportError {
     ReportError::Internal(format!("CSV encoding: {e}"))
 }
 
+/// Where a row function of [`TableOut::rows_par`] puts its rows.
+pub struct RowSink<'e> {
+    enc: &'e mut Encoder,
+    name: &'static str,
+}
+
+impl RowSink<'_> {
+    /// Encode one row (cells borrowed for the call only).
+    pub fn row(&mut self, cells: &[Cell<'_>]) -> Result<(), ReportError> {
+        self.enc.row(self.name, cells)
+    }
+}
+
 /// Rows encoded per block by [`TableOut::rows_par`].
 const BLOCK_ROWS: usize = 4096;
 
@@ -272,14 +285,14 @@ impl TableOut {
         Ok(())
     }
 
-    /// Write the rows `row(0)`, `row(1)`, … `row(n - 1)` in that order (`None`: no row), encoding
-    /// blocks of them on the thread pool while one more thread hashes and writes the blocks
-    /// already encoded, in order (so a disk that throttles writes does not stall encoding). The
-    /// file is the same as from calling [`Self::row`] for each; memory holds a few blocks of
-    /// encoded rows at a time.
-    pub fn rows_par<'a, F>(&mut self, n: usize, row: F) -> Result<(), ReportError>
+    /// Write the rows `row(0, sink)`, `row(1, sink)`, … `row(n - 1, sink)` give to their sink
+    /// (none, one or more each), in that order, encoding blocks of them on the thread pool
+    /// while one more thread hashes and writes the blocks already encoded, in order (so a disk
+    /// that throttles writes does not stall encoding). The file is the same as from calling
+    /// [`Self::row`] for each; memory holds a few blocks of encoded rows at a time.
+    pub fn rows_par<F>(&mut self, n: usize, row: F) -> Result<(), ReportError>
     where
-        F: Fn(usize) -> Option<Vec<Cell<'a>>> + Sync,
+        F: Fn(usize, &mut RowSink<'_>) -> Result<(), ReportError> + Sync,
     {
         self.drain()?;
         let proto = self.enc.fork();
@@ -303,10 +316,12 @@ impl TableOut {
                     .into_par_iter()
                     .map(|b| {
                         let mut enc = proto.fork();
+                        let mut sink = RowSink {
+                            enc: &mut enc,
+                            name,
+                        };
                         for i in b..(b + BLOCK_ROWS).min(end) {
-                            if let Some(cells) = row(i) {
-                                enc.row(name, &cells)?;
-                            }
+                            row(i, &mut sink)?;
                         }
                         enc.take()
                     })

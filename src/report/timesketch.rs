@@ -94,6 +94,7 @@ pub fn write(
         let Some(e) = r.loaded.events.get(i) else {
             continue;
         };
+        let e = &e;
         let x = Fields::of(e);
         let ids: Vec<&str> = marks
             .get(&i)

@@ -1,0 +1,704 @@
+//! The event store: every kept event, from normalization to the end of the run, in a compact
+//! encoding, in the total order (time, file, record id, position).
+//!
+//! An [`Event`] value with its boxed payload takes 250–450 bytes; encoded it takes 25–60:
+//! numbers as variable-length integers and text as an index into its batch's table of shared
+//! strings. Each batch is one chunk's (or one text file's) events, encoded on the worker that
+//! normalized them; the store keeps only the batches and one 8-byte locator per event in sorted
+//! order. Later stages decode an event when they look at it ([`EventStore::get`],
+//! [`EventStore::iter`]); the decoded value equals the normalized one, with the inbound side of
+//! its connection decided again with every input's host addresses
+//! ([`crate::normalize::redecide_event`]).
+//!
+//! Each batch holds its own copy of its strings, so threads decoding different parts of the
+//! run do not share reference counts.
+
+use crate::event::{Boot, Direction, Event, Kind, LocalSide, Network, Process, ProcessEnd, Text};
+use crate::normalize::{HostAddresses, redecide_event};
+use crate::record::Provenance;
+use crate::time::Ts;
+use rayon::prelude::*;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+/// Events of one chunk or text file, encoded, with the strings they use.
+#[derive(Debug, Default)]
+pub struct Batch {
+    texts: Box<[Text]>,
+    bytes: Box<[u8]>,
+    /// Per event, for the sort: time, file (a text index), record id, position, byte offset.
+    keys: Vec<BatchKey>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct BatchKey {
+    time: i64,
+    record_id: u64,
+    position: u64,
+    file: u32,
+    offset: u32,
+}
+
+/// Where one event is: batch number and byte offset in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Loc {
+    batch: u32,
+    offset: u32,
+}
+
+/// Every kept event of a run, in the total order.
+#[derive(Debug, Default)]
+pub struct EventStore {
+    batches: Vec<Batch>,
+    order: Vec<Loc>,
+    addrs: HostAddresses,
+}
+
+const KIND_START: u8 = 0;
+const KIND_END: u8 = 1;
+const KIND_NET: u8 = 2;
+const KIND_BOOT: u8 = 3;
+const HAS_UTC: u8 = 1 << 2;
+const HAS_CHUNK: u8 = 1 << 3;
+const HAS_OFFSET: u8 = 1 << 4;
+const HAS_LINE: u8 = 1 << 5;
+
+impl Batch {
+    /// Encode a batch of normalized events (any order). A batch holds at most 4 GiB of
+    /// encoded events; [`EventStore::build`] takes any number of batches.
+    pub fn encode(events: &[Event]) -> Vec<Batch> {
+        let mut out = Vec::new();
+        let mut enc = Encoder::default();
+        for e in events {
+            if enc.bytes.len() > (u32::MAX as usize) - (1 << 20) {
+                out.push(std::mem::take(&mut enc).finish());
+            }
+            enc.event(e);
+        }
+        if !enc.keys.is_empty() {
+            out.push(enc.finish());
+        }
+        out
+    }
+
+    /// Number of events in the batch.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
+#[derive(Default)]
+struct Encoder {
+    bytes: Vec<u8>,
+    texts: Vec<Text>,
+    /// Text already in the table, by the address of the caller's shared string (the
+    /// normalizer interns per batch, so equal text is mostly one allocation).
+    ids: HashMap<usize, u32, foldhash::fast::RandomState>,
+    keys: Vec<BatchKey>,
+}
+
+impl Encoder {
+    fn finish(self) -> Batch {
+        Batch {
+            texts: self.texts.into_boxed_slice(),
+            bytes: self.bytes.into_boxed_slice(),
+            keys: self.keys,
+        }
+    }
+
+    fn uint(&mut self, mut v: u64) {
+        while v >= 0x80 {
+            self.bytes.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        self.bytes.push(v as u8);
+    }
+
+    fn text_id(&mut self, t: &Text) -> u32 {
+        let key = Arc::as_ptr(t) as *const u8 as usize;
+        if let Some(&id) = self.ids.get(&key) {
+            return id;
+        }
+        let id = self.texts.len() as u32;
+        // A copy of the batch's own: see the module comment.
+        self.texts.push(Arc::from(&**t));
+        // Keyed by the caller's allocation, which `events` keeps alive while encoding.
+        self.ids.insert(key, id);
+        id
+    }
+
+    fn text(&mut self, t: &Text) {
+        let id = self.text_id(t);
+        self.uint(id.into());
+    }
+
+    fn event(&mut self, e: &Event) {
+        let offset = self.bytes.len() as u32;
+        let file = self.text_id(&e.prov.file);
+        self.keys.push(BatchKey {
+            time: e.time.0,
+            record_id: e.record_id,
+            position: e.prov.position(),
+            file,
+            offset,
+        });
+        self.bytes.extend_from_slice(&e.time.0.to_le_bytes());
+        self.text(&e.host);
+        let kind = match &e.kind {
+            Kind::ProcessStart(_) => KIND_START,
+            Kind::ProcessEnd(_) => KIND_END,
+            Kind::Network(_) => KIND_NET,
+            Kind::Boot(_) => KIND_BOOT,
+        };
+        let flags = kind
+            | flag(e.utc_time.is_some(), HAS_UTC)
+            | flag(e.prov.chunk.is_some(), HAS_CHUNK)
+            | flag(e.prov.offset.is_some(), HAS_OFFSET)
+            | flag(e.prov.line.is_some(), HAS_LINE);
+        self.bytes.push(flags);
+        self.uint(e.event_id.into());
+        self.uint(e.record_id);
+        if let Some(u) = e.utc_time {
+            self.uint(zigzag(u.0.wrapping_sub(e.time.0)));
+        }
+        self.text(&e.channel);
+        self.text(&e.provider);
+        self.uint(file.into());
+        for v in [e.prov.chunk, e.prov.offset, e.prov.line]
+            .into_iter()
+            .flatten()
+        {
+            self.uint(v);
+        }
+        match &e.kind {
+            Kind::ProcessStart(p) => self.process(p),
+            Kind::ProcessEnd(p) => {
+                self.uint(mask(&[p.entity_id.is_some(), p.pid.is_some()]));
+                self.text(&p.image);
+                self.opt_text(&p.entity_id);
+                self.opt_uint(p.pid);
+            }
+            Kind::Network(n) => self.network(n),
+            Kind::Boot(b) => {
+                let marker: Text = Arc::from(b.marker.as_str());
+                self.text(&marker);
+                // `marker` is dropped here: forget its address, which may be reused.
+                self.ids
+                    .remove(&(Arc::as_ptr(&marker) as *const u8 as usize));
+            }
+        }
+    }
+
+    fn opt_text(&mut self, t: &Option<Text>) {
+        if let Some(t) = t {
+            self.text(t);
+        }
+    }
+
+    fn opt_uint(&mut self, v: Option<u64>) {
+        if let Some(v) = v {
+            self.uint(v);
+        }
+    }
+
+    fn process(&mut self, p: &Process) {
+        self.uint(mask(&[
+            p.entity_id.is_some(),
+            p.pid.is_some(),
+            p.command_line.is_some(),
+            p.parent_entity_id.is_some(),
+            p.parent_pid.is_some(),
+            p.parent_image.is_some(),
+            p.parent_command_line.is_some(),
+            p.user.is_some(),
+            p.hashes.is_some(),
+            p.current_directory.is_some(),
+            p.integrity_level.is_some(),
+        ]));
+        self.text(&p.image);
+        self.opt_text(&p.entity_id);
+        self.opt_uint(p.pid);
+        self.opt_text(&p.command_line);
+        self.opt_text(&p.parent_entity_id);
+        self.opt_uint(p.parent_pid);
+        self.opt_text(&p.parent_image);
+        self.opt_text(&p.parent_command_line);
+        self.opt_text(&p.user);
+        self.opt_text(&p.hashes);
+        self.opt_text(&p.current_directory);
+        self.opt_text(&p.integrity_level);
+    }
+
+    fn network(&mut self, n: &Network) {
+        let bits = mask(&[
+            n.entity_id.is_some(),
+            n.pid.is_some(),
+            n.local_port.is_some(),
+            n.remote_port.is_some(),
+            n.user.is_some(),
+            n.direction == Direction::Egress,
+            n.source_was_local,
+        ]);
+        self.uint(bits);
+        self.bytes.push(side_code(n.local_side));
+        self.text(&n.image);
+        self.text(&n.transport);
+        self.text(&n.local_ip);
+        self.text(&n.remote_ip);
+        self.opt_text(&n.entity_id);
+        self.opt_uint(n.pid);
+        self.opt_uint(n.local_port.map(u64::from));
+        self.opt_uint(n.remote_port.map(u64::from));
+        self.opt_text(&n.user);
+    }
+}
+
+fn flag(on: bool, bit: u8) -> u8 {
+    if on { bit } else { 0 }
+}
+
+fn mask(bits: &[bool]) -> u64 {
+    bits.iter()
+        .enumerate()
+        .fold(0, |m, (i, &b)| m | (u64::from(b) << i))
+}
+
+fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+fn unzigzag(v: u64) -> i64 {
+    ((v >> 1) as i64) ^ -((v & 1) as i64)
+}
+
+const SIDES: [LocalSide; 5] = [
+    LocalSide::Initiator,
+    LocalSide::Hostname,
+    LocalSide::HostAddress,
+    LocalSide::Loopback,
+    LocalSide::FieldNames,
+];
+
+fn side_code(s: LocalSide) -> u8 {
+    SIDES.iter().position(|&x| x == s).unwrap_or(0) as u8
+}
+
+/// Reads one encoded event. The bytes are the encoder's own, so a short or inconsistent
+/// buffer is a bug of this module: it panics rather than invent a value.
+struct Decoder<'a> {
+    b: &'a [u8],
+    p: usize,
+    texts: &'a [Text],
+}
+
+impl<'a> Decoder<'a> {
+    fn byte(&mut self) -> u8 {
+        let v = self.b[self.p];
+        self.p += 1;
+        v
+    }
+
+    fn uint(&mut self) -> u64 {
+        let mut v = 0u64;
+        let mut shift = 0;
+        loop {
+            let b = self.byte();
+            v |= u64::from(b & 0x7f) << shift;
+            if b < 0x80 {
+                return v;
+            }
+            shift += 7;
+        }
+    }
+
+    fn text(&mut self) -> &'a Text {
+        let id = self.uint() as usize;
+        &self.texts[id]
+    }
+
+    fn owned(&mut self) -> Text {
+        self.text().clone()
+    }
+
+    fn opt_text(&mut self, present: bool) -> Option<Text> {
+        present.then(|| self.owned())
+    }
+
+    fn opt_uint(&mut self, present: bool) -> Option<u64> {
+        present.then(|| self.uint())
+    }
+
+    fn time(&mut self) -> i64 {
+        let mut t = [0u8; 8];
+        t.copy_from_slice(&self.b[self.p..self.p + 8]);
+        self.p += 8;
+        i64::from_le_bytes(t)
+    }
+
+    fn event(&mut self) -> Event {
+        let time = self.time();
+        let host = self.owned();
+        let flags = self.byte();
+        let event_id = self.uint() as u32;
+        let record_id = self.uint();
+        let utc_time = (flags & HAS_UTC != 0).then(|| Ts(time.wrapping_add(unzigzag(self.uint()))));
+        let channel = self.owned();
+        let provider = self.owned();
+        let file = self.owned();
+        let prov = Provenance {
+            file,
+            chunk: self.opt_uint(flags & HAS_CHUNK != 0),
+            offset: self.opt_uint(flags & HAS_OFFSET != 0),
+            line: self.opt_uint(flags & HAS_LINE != 0),
+        };
+        let kind = match flags & 3 {
+            KIND_START => Kind::ProcessStart(Box::new(self.process())),
+            KIND_END => {
+                let m = self.uint();
+                let image = self.owned();
+                Kind::ProcessEnd(Box::new(ProcessEnd {
+                    image,
+                    entity_id: self.opt_text(m & 1 != 0),
+                    pid: self.opt_uint(m & 2 != 0),
+                }))
+            }
+            KIND_NET => Kind::Network(Box::new(self.network())),
+            _ => Kind::Boot(Boot {
+                marker: self.text().to_string(),
+            }),
+        };
+        Event {
+            host,
+            time: Ts(time),
+            utc_time,
+            channel,
+            provider,
+            event_id,
+            record_id,
+            prov,
+            kind,
+        }
+    }
+
+    fn process(&mut self) -> Process {
+        let m = self.uint();
+        let bit = |i: u32| m & (1 << i) != 0;
+        let image = self.owned();
+        Process {
+            image,
+            entity_id: self.opt_text(bit(0)),
+            pid: self.opt_uint(bit(1)),
+            command_line: self.opt_text(bit(2)),
+            parent_entity_id: self.opt_text(bit(3)),
+            parent_pid: self.opt_uint(bit(4)),
+            parent_image: self.opt_text(bit(5)),
+            parent_command_line: self.opt_text(bit(6)),
+            user: self.opt_text(bit(7)),
+            hashes: self.opt_text(bit(8)),
+            current_directory: self.opt_text(bit(9)),
+            integrity_level: self.opt_text(bit(10)),
+        }
+    }
+
+    fn network(&mut self) -> Network {
+        let m = self.uint();
+        let bit = |i: u32| m & (1 << i) != 0;
+        let local_side = SIDES[usize::from(self.byte()).min(SIDES.len() - 1)];
+        let image = self.owned();
+        let transport = self.owned();
+        let local_ip = self.owned();
+        let remote_ip = self.owned();
+        let port = |d: &mut Self, on: bool| d.opt_uint(on).map(|p| p as u16);
+        Network {
+            image,
+            transport,
+            local_ip,
+            remote_ip,
+            entity_id: self.opt_text(bit(0)),
+            pid: self.opt_uint(bit(1)),
+            local_port: port(self, bit(2)),
+            remote_port: port(self, bit(3)),
+            user: self.opt_text(bit(4)),
+            direction: if bit(5) {
+                Direction::Egress
+            } else {
+                Direction::Ingress
+            },
+            source_was_local: bit(6),
+            local_side,
+        }
+    }
+}
+
+impl EventStore {
+    /// Put batches in the total order. `addrs`: every input's host addresses, with which the
+    /// inbound side of each connection is decided again as it is decoded.
+    pub fn build(mut batches: Vec<Batch>, addrs: HostAddresses) -> EventStore {
+        // Files ranked by name, so that the sort compares numbers.
+        let mut rank: BTreeMap<&str, u32> = BTreeMap::new();
+        for b in &batches {
+            for k in &b.keys {
+                rank.entry(&b.texts[k.file as usize]).or_insert(0);
+            }
+        }
+        for (n, v) in rank.values_mut().enumerate() {
+            *v = n as u32;
+        }
+        // (time, file rank, record id, position, batch, offset): the last two only make the
+        // order of (never expected) exact duplicates independent of the sort.
+        let mut keys: Vec<(i64, u32, u64, u64, u32, u32)> =
+            Vec::with_capacity(batches.iter().map(Batch::len).sum());
+        for (n, b) in batches.iter().enumerate() {
+            let ranks: Vec<u32> = b
+                .texts
+                .iter()
+                .map(|t| rank.get(&**t).copied().unwrap_or(0))
+                .collect();
+            keys.extend(b.keys.iter().map(|k| {
+                (
+                    k.time,
+                    ranks[k.file as usize],
+                    k.record_id,
+                    k.position,
+                    n as u32,
+                    k.offset,
+                )
+            }));
+        }
+        drop(rank);
+        keys.par_sort_unstable();
+        let order = keys
+            .into_iter()
+            .map(|k| Loc {
+                batch: k.4,
+                offset: k.5,
+            })
+            .collect();
+        for b in &mut batches {
+            b.keys = Vec::new();
+        }
+        EventStore {
+            batches,
+            order,
+            addrs,
+        }
+    }
+
+    /// A store of the given events (tests, benches, and callers that build events
+    /// themselves), with the host addresses they show.
+    pub fn from_events(events: &[Event]) -> EventStore {
+        let addrs = HostAddresses::learn_events(events);
+        let batches = events.chunks(4096).flat_map(Batch::encode).collect();
+        EventStore::build(batches, addrs)
+    }
+
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+
+    fn decoder(&self, l: Loc) -> Decoder<'_> {
+        let b = &self.batches[l.batch as usize];
+        Decoder {
+            b: &b.bytes,
+            p: l.offset as usize,
+            texts: &b.texts,
+        }
+    }
+
+    fn decode(&self, l: Loc) -> Event {
+        let mut e = self.decoder(l).event();
+        redecide_event(&mut e, &self.addrs);
+        e
+    }
+
+    /// Event `i` of the total order.
+    pub fn get(&self, i: usize) -> Option<Event> {
+        self.order.get(i).map(|&l| self.decode(l))
+    }
+
+    /// Event `i`'s host, without decoding the rest.
+    pub fn host(&self, i: usize) -> Option<&Text> {
+        let l = *self.order.get(i)?;
+        let mut d = self.decoder(l);
+        d.p += 8;
+        Some(d.text())
+    }
+
+    /// Event `i`'s time, without decoding the rest.
+    pub fn time(&self, i: usize) -> Option<Ts> {
+        let l = *self.order.get(i)?;
+        Some(Ts(self.decoder(l).time()))
+    }
+
+    /// Every event, in the total order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = Event> + '_ {
+        self.order.iter().map(|&l| self.decode(l))
+    }
+
+    /// Bytes the store holds (encoded events, locators and its copies of the text), for the
+    /// benchmarks.
+    pub fn heap_bytes(&self) -> usize {
+        self.order.capacity() * std::mem::size_of::<Loc>()
+            + self
+                .batches
+                .iter()
+                .map(|b| b.bytes.len() + b.texts.iter().map(|t| t.len() + 16).sum::<usize>())
+                .sum::<usize>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> Text {
+        Arc::from(s)
+    }
+
+    fn base(file: &str, time: i64, record_id: u64, kind: Kind) -> Event {
+        Event {
+            host: t("WS1"),
+            time: Ts(time),
+            utc_time: None,
+            channel: t("Security"),
+            provider: t("Microsoft-Windows-Security-Auditing"),
+            event_id: 4688,
+            record_id,
+            prov: Provenance {
+                file: t(file),
+                chunk: None,
+                offset: None,
+                line: None,
+            },
+            kind,
+        }
+    }
+
+    /// Values at the edges of every encoded field: all options absent and present, extreme
+    /// numbers, empty and non-ASCII text, every local side, both directions.
+    fn edge_events() -> Vec<Event> {
+        let full = Process {
+            entity_id: Some(t("{guid}")),
+            pid: Some(u64::MAX),
+            image: t("C:\\Écran\\画面.exe"),
+            command_line: Some(t("")),
+            parent_entity_id: Some(t("{parent}")),
+            parent_pid: Some(0),
+            parent_image: Some(t("p.exe")),
+            parent_command_line: Some(t("p \"x\"")),
+            user: Some(t("D\\u")),
+            hashes: Some(t("SHA256=00")),
+            current_directory: Some(t("C:\\")),
+            integrity_level: Some(t("High")),
+        };
+        let mut out = vec![
+            base("b.evtx", 5, 2, Kind::ProcessStart(Box::default())),
+            base("a.evtx", 5, u64::MAX, Kind::ProcessStart(Box::new(full))),
+            base(
+                "a.evtx",
+                i64::MIN,
+                0,
+                Kind::ProcessEnd(Box::new(ProcessEnd {
+                    entity_id: None,
+                    pid: Some(7),
+                    image: t(""),
+                })),
+            ),
+            base(
+                "a.evtx",
+                i64::MAX,
+                1,
+                Kind::Boot(Boot {
+                    marker: "system-6005".into(),
+                }),
+            ),
+        ];
+        for (k, side) in SIDES.into_iter().enumerate() {
+            let mut e = base(
+                "c.jsonl",
+                10,
+                0,
+                Kind::Network(Box::new(Network {
+                    entity_id: (k % 2 == 0).then(|| t("{n}")),
+                    pid: (k % 2 == 1).then_some(4),
+                    image: t("svchost.exe"),
+                    direction: if k % 2 == 0 {
+                        Direction::Egress
+                    } else {
+                        Direction::Ingress
+                    },
+                    transport: t("tcp"),
+                    local_ip: t("10.0.0.1"),
+                    local_port: (k != 2).then_some(65535),
+                    remote_ip: t("::1"),
+                    remote_port: (k != 3).then_some(0),
+                    local_side: side,
+                    source_was_local: k % 3 == 0,
+                    user: (k == 4).then(|| t("NT AUTHORITY\\SYSTEM")),
+                })),
+            );
+            e.prov.line = Some(k as u64 + 1);
+            e.utc_time = Some(Ts(if k == 0 { i64::MIN } else { 10 - k as i64 }));
+            e.prov.chunk = (k == 1).then_some(3);
+            e.prov.offset = (k == 1).then_some(u64::MAX);
+            out.push(e);
+        }
+        out
+    }
+
+    /// The events as the store must give them back: in the total order, inbound sides
+    /// decided again (here with no host addresses known).
+    fn expected(events: &[Event]) -> Vec<Event> {
+        let mut events = events.to_vec();
+        crate::normalize::redecide_local_side(&mut events, &HostAddresses::default());
+        events.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
+        events
+    }
+
+    /// Decoding gives back every field as encoded, in the total order.
+    #[test]
+    fn round_trip_of_edge_values_in_total_order() {
+        let events = expected(&edge_events());
+        let s = EventStore::build(Batch::encode(&edge_events()), HostAddresses::default());
+        // The inbound loopback connection was decided again: its loopback side is local.
+        let lo = events
+            .iter()
+            .filter_map(|e| e.network())
+            .find(|n| n.local_side == LocalSide::Loopback);
+        assert_eq!(lo.map(|n| &*n.local_ip), Some("::1"));
+        let got: Vec<Event> = s.iter().collect();
+        assert_eq!(got, events);
+        assert_eq!(s.len(), events.len());
+        assert_eq!(s.time(0), Some(Ts(i64::MIN)));
+    }
+
+    /// Batches from several workers are merged into one order; the same text in several
+    /// batches is each batch's own copy, equal in content.
+    #[test]
+    fn several_batches_merge_into_one_order() {
+        let events = edge_events();
+        let (a, b) = events.split_at(3);
+        let mut batches = Batch::encode(b);
+        batches.extend(Batch::encode(a));
+        let s = EventStore::build(batches, HostAddresses::default());
+        assert_eq!(s.iter().collect::<Vec<_>>(), expected(&events));
+        assert!(s.heap_bytes() > 0);
+        assert!(EventStore::default().is_empty());
+        assert!(Batch::encode(&[]).is_empty());
+    }
+
+    #[test]
+    fn zigzag_round_trips_extremes() {
+        for v in [0, 1, -1, i64::MAX, i64::MIN, 12345, -98765] {
+            assert_eq!(unzigzag(zigzag(v)), v);
+        }
+    }
+}
