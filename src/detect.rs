@@ -107,9 +107,10 @@ pub fn run(
         .iter()
         .map(|lr| (&lr.rule, lr.rule.query.matcher(), Vec::new()))
         .collect();
-    let decode = |start: usize| -> Vec<Event> {
+    let mut cursor = events.cursor();
+    let mut decode = |start: usize| -> Vec<Event> {
         (start..(start + BLOCK).min(events.len()))
-            .filter_map(|i| events.get(i))
+            .map_while(|i| cursor.event(i))
             .collect()
     };
     let mut start = 0;

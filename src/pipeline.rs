@@ -7,14 +7,14 @@ use crate::event::{Event, Text};
 use crate::ingest;
 use crate::normalize::{HostAddresses, normalize_with};
 use crate::record::{Damage, ReadStats};
-use crate::store::{Batch, EventStore};
+use crate::store::{Batch, DEFAULT_SPILL_MIB, EventStore, Spill};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// One input and what reading it gave.
 #[derive(Debug, Clone, Serialize)]
@@ -40,6 +40,10 @@ pub struct Loaded {
     pub skipped: Vec<Skipped>,
     /// All kept events, in the total order (time, file, record id, position).
     pub events: EventStore,
+    /// Bytes of encoded events written to the temporary spill file (see [`set_spill_mib`]).
+    pub spilled: usize,
+    /// Why some events could not be spilled (they were kept in memory instead).
+    pub spill_failure: Option<String>,
 }
 
 impl Loaded {
@@ -51,6 +55,15 @@ impl Loaded {
 
 /// Show a progress bar on stderr while reading (only drawn when stderr is a terminal).
 static PROGRESS: AtomicBool = AtomicBool::new(false);
+
+/// Encoded events kept in memory before the rest go to a temporary file, in MiB.
+static SPILL_MIB: AtomicUsize = AtomicUsize::new(DEFAULT_SPILL_MIB);
+
+/// Set how many MiB of encoded events [`load`] keeps in memory (the CLI's `--spill-mib`);
+/// beyond it they go to an anonymous temporary file in `TMPDIR`. 0: all go to the file.
+pub fn set_spill_mib(mib: usize) {
+    SPILL_MIB.store(mib, Ordering::Relaxed);
+}
 
 /// Turn the progress bar on or off for this process (the CLI: on unless `--quiet`).
 pub fn set_progress(on: bool) {
@@ -82,6 +95,8 @@ pub fn load(paths: &[PathBuf]) -> Result<Loaded> {
 /// [`crate::discover::discover_unhashed`]) gets its size and hash here, from the bytes parsed.
 pub fn load_inputs(inputs: Vec<Input>, skipped: Vec<Skipped>) -> Loaded {
     let pb = progress_bar(&inputs);
+    let spill = Spill::new(SPILL_MIB.load(Ordering::Relaxed).saturating_mul(1 << 20));
+    let normalize_batch = |r: &[crate::record::RawRecord]| normalize_batch(r, &spill);
     // Each chunk's events are encoded on the worker that normalized them (see
     // `crate::store`); only the encoded batches are held until every input is read.
     let read: Vec<(InputReport, Part)> = inputs
@@ -147,7 +162,9 @@ pub fn load_inputs(inputs: Vec<Input>, skipped: Vec<Skipped>) -> Loaded {
     Loaded {
         inputs: reports,
         skipped,
-        events: EventStore::build(batches, addrs),
+        events: EventStore::build(batches, addrs, &spill),
+        spilled: spill.written(),
+        spill_failure: spill.failure().map(str::to_string),
     }
 }
 
@@ -177,14 +194,17 @@ impl Part {
 
 /// Normalize one batch (a chunk's or a text file's records) without deciding inbound sides
 /// with host addresses: the store decides every one again with the addresses of all inputs.
-fn normalize_batch(records: &[crate::record::RawRecord]) -> Part {
+fn normalize_batch(records: &[crate::record::RawRecord], spill: &Spill) -> Part {
     let events = normalize_with(records, &HostAddresses::default());
     let mut kept = HashMap::new();
     for e in &events {
         *kept.entry((e.channel.clone(), e.event_id)).or_insert(0) += 1;
     }
     Part {
-        batches: Batch::encode(&events),
+        batches: Batch::encode(&events)
+            .into_iter()
+            .map(|b| spill.place(b))
+            .collect(),
         addrs: HostAddresses::learn_events(&events),
         kept,
     }

@@ -19,15 +19,82 @@ use crate::record::Provenance;
 use crate::time::Ts;
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Events of one chunk or text file, encoded, with the strings they use.
 #[derive(Debug, Default)]
 pub struct Batch {
+    data: Data,
+    /// The distinct (file, host) pairs of the batch's events (one for a chunk).
+    sources: Vec<(Text, Text)>,
+    /// Per event, for the sort: time, record id, position, source, byte offset.
+    keys: Vec<BatchKey>,
+}
+
+/// Where a batch's encoded events are.
+#[derive(Debug)]
+enum Data {
+    Mem(Loaded),
+    /// In the spill file, at this offset, this many bytes.
+    Disk {
+        at: u64,
+        len: u64,
+    },
+}
+
+impl Default for Data {
+    fn default() -> Self {
+        Data::Mem(Loaded::default())
+    }
+}
+
+/// A batch's encoded events and their strings, in memory.
+#[derive(Debug, Default)]
+struct Loaded {
     texts: Box<[Text]>,
     bytes: Box<[u8]>,
-    /// Per event, for the sort: time, file (a text index), record id, position, byte offset.
-    keys: Vec<BatchKey>,
+}
+
+impl Loaded {
+    fn heap_bytes(&self) -> usize {
+        self.bytes.len() + self.texts.iter().map(|t| t.len() + 32).sum::<usize>()
+    }
+
+    /// The spill file's form: text count, each text's length and bytes, the events' length and
+    /// bytes (lengths as little-endian `u32`/`u64`).
+    fn write_to(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&(self.texts.len() as u32).to_le_bytes());
+        for t in self.texts.iter() {
+            out.extend_from_slice(&(t.len() as u32).to_le_bytes());
+            out.extend_from_slice(t.as_bytes());
+        }
+        out.extend_from_slice(&(self.bytes.len() as u64).to_le_bytes());
+        out.extend_from_slice(&self.bytes);
+    }
+
+    fn read_from(b: &[u8]) -> Option<Loaded> {
+        fn take<'a>(b: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
+            let (h, t) = b.split_at_checked(n)?;
+            *b = t;
+            Some(h)
+        }
+        let mut b = b;
+        let n = u32::from_le_bytes(take(&mut b, 4)?.try_into().ok()?) as usize;
+        let mut texts = Vec::with_capacity(n);
+        for _ in 0..n {
+            let len = u32::from_le_bytes(take(&mut b, 4)?.try_into().ok()?) as usize;
+            texts.push(Arc::from(std::str::from_utf8(take(&mut b, len)?).ok()?));
+        }
+        let len = u64::from_le_bytes(take(&mut b, 8)?.try_into().ok()?) as usize;
+        let bytes = take(&mut b, len)?.into();
+        b.is_empty().then(|| Loaded {
+            texts: texts.into_boxed_slice(),
+            bytes,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -35,15 +102,17 @@ struct BatchKey {
     time: i64,
     record_id: u64,
     position: u64,
-    file: u32,
+    source: u32,
     offset: u32,
 }
 
-/// Where one event is: batch number and byte offset in it.
+/// Where one event is (batch number, byte offset in it) and its host (an index into the
+/// store's hosts).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Loc {
     batch: u32,
     offset: u32,
+    host: u32,
 }
 
 /// Every kept event of a run, in the total order.
@@ -51,7 +120,18 @@ struct Loc {
 pub struct EventStore {
     batches: Vec<Batch>,
     order: Vec<Loc>,
+    hosts: Vec<Text>,
     addrs: HostAddresses,
+    spill: Option<Arc<SpillFile>>,
+}
+
+/// The first failure of this process to read the spill file back (events then missing).
+static READ_BACK: OnceLock<String> = OnceLock::new();
+
+/// Why events could not be read back from a spill file in this process, if that happened:
+/// the run's results then miss those events and must not be trusted (the CLI fails the run).
+pub fn read_back_error() -> Option<&'static str> {
+    READ_BACK.get().map(String::as_str)
 }
 
 const KIND_START: u8 = 0;
@@ -81,6 +161,14 @@ impl Batch {
         out
     }
 
+    /// Bytes the batch holds in memory (events, strings).
+    fn heap_bytes(&self) -> usize {
+        match &self.data {
+            Data::Mem(l) => l.heap_bytes(),
+            Data::Disk { .. } => 0,
+        }
+    }
+
     /// Number of events in the batch.
     pub fn len(&self) -> usize {
         self.keys.len()
@@ -99,13 +187,18 @@ struct Encoder {
     /// normalizer interns per batch, so equal text is mostly one allocation).
     ids: HashMap<usize, u32, foldhash::fast::RandomState>,
     keys: Vec<BatchKey>,
+    sources: Vec<(Text, Text)>,
+    source_ids: HashMap<(usize, usize), u32, foldhash::fast::RandomState>,
 }
 
 impl Encoder {
     fn finish(self) -> Batch {
         Batch {
-            texts: self.texts.into_boxed_slice(),
-            bytes: self.bytes.into_boxed_slice(),
+            data: Data::Mem(Loaded {
+                texts: self.texts.into_boxed_slice(),
+                bytes: self.bytes.into_boxed_slice(),
+            }),
+            sources: self.sources,
             keys: self.keys,
         }
     }
@@ -139,11 +232,20 @@ impl Encoder {
     fn event(&mut self, e: &Event) {
         let offset = self.bytes.len() as u32;
         let file = self.text_id(&e.prov.file);
+        let addr = |t: &Text| Arc::as_ptr(t) as *const u8 as usize;
+        let next = self.sources.len() as u32;
+        let source = *self
+            .source_ids
+            .entry((addr(&e.prov.file), addr(&e.host)))
+            .or_insert(next);
+        if source == next {
+            self.sources.push((e.prov.file.clone(), e.host.clone()));
+        }
         self.keys.push(BatchKey {
             time: e.time.0,
             record_id: e.record_id,
             position: e.prov.position(),
-            file,
+            source,
             offset,
         });
         self.bytes.extend_from_slice(&e.time.0.to_le_bytes());
@@ -434,66 +536,214 @@ impl<'a> Decoder<'a> {
     }
 }
 
+/// The temporary file batches beyond the memory budget are written to (see [`Spill`]).
+#[derive(Debug)]
+struct SpillFile {
+    file: Mutex<File>,
+}
+
+impl SpillFile {
+    fn read(&self, at: u64, len: u64) -> std::io::Result<Loaded> {
+        let mut buf = vec![0u8; len as usize];
+        {
+            let mut f = self.file.lock().unwrap_or_else(|e| e.into_inner());
+            f.seek(SeekFrom::Start(at))?;
+            f.read_exact(&mut buf)?;
+        }
+        Loaded::read_from(&buf).ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("spilled batch at byte {at} is not as written"),
+            )
+        })
+    }
+}
+
+/// Where batches go as they are made: kept in memory while the batches held stay within
+/// `budget` bytes, written to an anonymous temporary file (in `TMPDIR`, removed when the run
+/// ends however it ends) beyond it. A batch that cannot be written stays in memory.
+#[derive(Debug)]
+pub struct Spill {
+    budget: usize,
+    held: AtomicUsize,
+    file: OnceLock<Option<Arc<SpillFile>>>,
+    /// End of the file (under its own lock: appends are serialized).
+    end: Mutex<u64>,
+    written: AtomicUsize,
+    /// The first reason a batch could not be written (it was then kept in memory).
+    failed: OnceLock<String>,
+}
+
+/// Default memory budget for encoded events (`--spill-above`), in MiB.
+pub const DEFAULT_SPILL_MIB: usize = 32;
+
+impl Spill {
+    /// A spill that keeps up to `budget` bytes of batches in memory.
+    pub fn new(budget: usize) -> Spill {
+        Spill {
+            budget,
+            held: AtomicUsize::new(0),
+            file: OnceLock::new(),
+            end: Mutex::new(0),
+            written: AtomicUsize::new(0),
+            failed: OnceLock::new(),
+        }
+    }
+
+    /// Keep `b` in memory or write it out.
+    pub fn place(&self, mut b: Batch) -> Batch {
+        let size = b.heap_bytes();
+        let held = self.held.fetch_add(size, Ordering::Relaxed) + size;
+        if held <= self.budget {
+            return b;
+        }
+        let Data::Mem(l) = &b.data else {
+            return b;
+        };
+        let Some(file) = self.file() else {
+            return b;
+        };
+        let mut buf = Vec::with_capacity(size + 16);
+        l.write_to(&mut buf);
+        let at = {
+            let mut end = self.end.lock().unwrap_or_else(|e| e.into_inner());
+            let mut f = file.file.lock().unwrap_or_else(|e| e.into_inner());
+            let at = *end;
+            if let Err(e) = f.seek(SeekFrom::Start(at)).and_then(|_| f.write_all(&buf)) {
+                let _ = self
+                    .failed
+                    .set(format!("cannot write the event spill file: {e}"));
+                return b;
+            }
+            *end += buf.len() as u64;
+            at
+        };
+        self.held.fetch_sub(size, Ordering::Relaxed);
+        self.written.fetch_add(buf.len(), Ordering::Relaxed);
+        b.data = Data::Disk {
+            at,
+            len: buf.len() as u64,
+        };
+        b
+    }
+
+    fn file(&self) -> Option<&Arc<SpillFile>> {
+        self.file
+            .get_or_init(|| match tempfile::tempfile() {
+                Ok(f) => Some(Arc::new(SpillFile {
+                    file: Mutex::new(f),
+                })),
+                Err(e) => {
+                    let _ = self
+                        .failed
+                        .set(format!("cannot create the event spill file: {e}"));
+                    None
+                }
+            })
+            .as_ref()
+    }
+
+    /// Bytes written to the spill file so far.
+    pub fn written(&self) -> usize {
+        self.written.load(Ordering::Relaxed)
+    }
+
+    /// Why some batch could not be spilled (it was kept in memory instead).
+    pub fn failure(&self) -> Option<&str> {
+        self.failed.get().map(String::as_str)
+    }
+}
+
+impl Default for Spill {
+    /// Everything in memory.
+    fn default() -> Self {
+        Spill::new(usize::MAX)
+    }
+}
+
 impl EventStore {
     /// Put batches in the total order. `addrs`: every input's host addresses, with which the
-    /// inbound side of each connection is decided again as it is decoded.
-    pub fn build(mut batches: Vec<Batch>, addrs: HostAddresses) -> EventStore {
-        // Files ranked by name, so that the sort compares numbers.
+    /// inbound side of each connection is decided again as it is decoded. `spill`: where
+    /// the batches were placed.
+    pub fn build(mut batches: Vec<Batch>, addrs: HostAddresses, spill: &Spill) -> EventStore {
+        // Files ranked by name, so that the sort compares numbers; hosts numbered.
         let mut rank: BTreeMap<&str, u32> = BTreeMap::new();
+        let mut host_ids: HashMap<&str, u32, foldhash::fast::RandomState> = HashMap::default();
+        let mut hosts: Vec<Text> = Vec::new();
         for b in &batches {
-            for k in &b.keys {
-                rank.entry(&b.texts[k.file as usize]).or_insert(0);
+            for (file, host) in &b.sources {
+                rank.entry(file).or_insert(0);
+                host_ids.entry(host).or_insert_with(|| {
+                    hosts.push(host.clone());
+                    hosts.len() as u32 - 1
+                });
             }
         }
         for (n, v) in rank.values_mut().enumerate() {
             *v = n as u32;
         }
-        // (time, file rank, record id, position, batch, offset): the last two only make the
-        // order of (never expected) exact duplicates independent of the sort.
-        let mut keys: Vec<(i64, u32, u64, u64, u32, u32)> =
+        // (time, file rank, record id, position, batch, offset, host): the batch and offset
+        // only make the order of (never expected) exact duplicates independent of the sort.
+        let mut keys: Vec<(i64, u32, u64, u64, u32, u32, u32)> =
             Vec::with_capacity(batches.iter().map(Batch::len).sum());
         for (n, b) in batches.iter().enumerate() {
-            let ranks: Vec<u32> = b
-                .texts
+            let src: Vec<(u32, u32)> = b
+                .sources
                 .iter()
-                .map(|t| rank.get(&**t).copied().unwrap_or(0))
+                .map(|(f, h)| (rank[&**f], host_ids[&**h]))
                 .collect();
             keys.extend(b.keys.iter().map(|k| {
+                let (rank, host) = src[k.source as usize];
                 (
                     k.time,
-                    ranks[k.file as usize],
+                    rank,
                     k.record_id,
                     k.position,
                     n as u32,
                     k.offset,
+                    host,
                 )
             }));
         }
         drop(rank);
+        drop(host_ids);
+        for b in &mut batches {
+            b.keys = Vec::new();
+            b.sources = Vec::new();
+        }
         keys.par_sort_unstable();
         let order = keys
             .into_iter()
             .map(|k| Loc {
                 batch: k.4,
                 offset: k.5,
+                host: k.6,
             })
             .collect();
-        for b in &mut batches {
-            b.keys = Vec::new();
-        }
         EventStore {
             batches,
             order,
+            hosts,
             addrs,
+            spill: spill.file.get().cloned().flatten(),
         }
     }
 
-    /// A store of the given events (tests, benches, and callers that build events
-    /// themselves), with the host addresses they show.
+    /// A store of the given events, all in memory (tests, benches, and callers that build
+    /// events themselves), with the host addresses they show.
     pub fn from_events(events: &[Event]) -> EventStore {
+        EventStore::from_events_with(events, &Spill::default())
+    }
+
+    /// [`Self::from_events`], with batches placed by `spill`.
+    pub fn from_events_with(events: &[Event], spill: &Spill) -> EventStore {
         let addrs = HostAddresses::learn_events(events);
-        let batches = events.chunks(4096).flat_map(Batch::encode).collect();
-        EventStore::build(batches, addrs)
+        let batches = events
+            .chunks(4096)
+            .flat_map(Batch::encode)
+            .map(|b| spill.place(b))
+            .collect();
+        EventStore::build(batches, addrs, spill)
     }
 
     pub fn len(&self) -> usize {
@@ -504,54 +754,106 @@ impl EventStore {
         self.order.is_empty()
     }
 
-    fn decoder(&self, l: Loc) -> Decoder<'_> {
-        let b = &self.batches[l.batch as usize];
-        Decoder {
-            b: &b.bytes,
-            p: l.offset as usize,
-            texts: &b.texts,
+    /// Event `i` of the total order. Reads its batch back when it was spilled: to look at
+    /// many events, use a [`Cursor`].
+    pub fn get(&self, i: usize) -> Option<Event> {
+        self.cursor().event(i)
+    }
+
+    /// Event `i`'s host, without decoding the event.
+    pub fn host(&self, i: usize) -> Option<&Text> {
+        self.order.get(i).map(|l| &self.hosts[l.host as usize])
+    }
+
+    /// A reader that keeps the last spilled batches it read.
+    pub fn cursor(&self) -> Cursor<'_> {
+        Cursor {
+            store: self,
+            cache: Vec::new(),
+            tick: 0,
         }
     }
 
-    fn decode(&self, l: Loc) -> Event {
-        let mut e = self.decoder(l).event();
-        redecide_event(&mut e, &self.addrs);
-        e
-    }
-
-    /// Event `i` of the total order.
-    pub fn get(&self, i: usize) -> Option<Event> {
-        self.order.get(i).map(|&l| self.decode(l))
-    }
-
-    /// Event `i`'s host, without decoding the rest.
-    pub fn host(&self, i: usize) -> Option<&Text> {
-        let l = *self.order.get(i)?;
-        let mut d = self.decoder(l);
-        d.p += 8;
-        Some(d.text())
-    }
-
-    /// Event `i`'s time, without decoding the rest.
-    pub fn time(&self, i: usize) -> Option<Ts> {
-        let l = *self.order.get(i)?;
-        Some(Ts(self.decoder(l).time()))
-    }
-
     /// Every event, in the total order.
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = Event> + '_ {
-        self.order.iter().map(|&l| self.decode(l))
+    pub fn iter(&self) -> impl Iterator<Item = Event> + '_ {
+        let mut c = self.cursor();
+        (0..self.len()).map_while(move |i| c.event(i))
     }
 
-    /// Bytes the store holds (encoded events, locators and its copies of the text), for the
-    /// benchmarks.
+    /// Bytes the store holds in memory (encoded events, locators and its copies of the text),
+    /// for the benchmarks.
     pub fn heap_bytes(&self) -> usize {
         self.order.capacity() * std::mem::size_of::<Loc>()
-            + self
-                .batches
-                .iter()
-                .map(|b| b.bytes.len() + b.texts.iter().map(|t| t.len() + 16).sum::<usize>())
-                .sum::<usize>()
+            + self.batches.iter().map(Batch::heap_bytes).sum::<usize>()
+    }
+}
+
+/// Spilled batches a cursor keeps (about 60 KiB each): enough for every file of a time range
+/// of a large run to be read in turn without reading any batch twice.
+const CURSOR_BATCHES: usize = 64;
+
+/// Reads events of a store, keeping the spilled batches it read last.
+pub struct Cursor<'s> {
+    store: &'s EventStore,
+    /// (batch, last use, contents).
+    cache: Vec<(u32, u64, Loaded)>,
+    tick: u64,
+}
+
+impl Cursor<'_> {
+    /// Event `i` of the total order; `None` past the end, or when its batch cannot be read
+    /// back from the spill file (recorded for [`read_back_error`]).
+    pub fn event(&mut self, i: usize) -> Option<Event> {
+        let s = self.store;
+        let l = *s.order.get(i)?;
+        let b = &s.batches[l.batch as usize];
+        let loaded = match &b.data {
+            Data::Mem(m) => m,
+            &Data::Disk { at, len } => {
+                self.tick += 1;
+                let k = match self.cache.iter().position(|c| c.0 == l.batch) {
+                    Some(k) => k,
+                    None => {
+                        let read = match &s.spill {
+                            Some(f) => f.read(at, len),
+                            None => Err(std::io::Error::other("no spill file")),
+                        };
+                        let loaded = match read {
+                            Ok(x) => x,
+                            Err(e) => {
+                                let _ = READ_BACK.set(format!(
+                                    "cannot read events back from the spill file: {e}"
+                                ));
+                                return None;
+                            }
+                        };
+                        if self.cache.len() < CURSOR_BATCHES {
+                            self.cache.push((l.batch, 0, loaded));
+                            self.cache.len() - 1
+                        } else {
+                            let (k, _) = self
+                                .cache
+                                .iter()
+                                .enumerate()
+                                .min_by_key(|(_, c)| c.1)
+                                .unwrap_or((0, &self.cache[0]));
+                            self.cache[k] = (l.batch, 0, loaded);
+                            k
+                        }
+                    }
+                };
+                self.cache[k].1 = self.tick;
+                &self.cache[k].2
+            }
+        };
+        let mut e = Decoder {
+            b: &loaded.bytes,
+            p: l.offset as usize,
+            texts: &loaded.texts,
+        }
+        .event();
+        redecide_event(&mut e, &s.addrs);
+        Some(e)
     }
 }
 
@@ -667,7 +969,11 @@ mod tests {
     #[test]
     fn round_trip_of_edge_values_in_total_order() {
         let events = expected(&edge_events());
-        let s = EventStore::build(Batch::encode(&edge_events()), HostAddresses::default());
+        let s = EventStore::build(
+            Batch::encode(&edge_events()),
+            HostAddresses::default(),
+            &Spill::default(),
+        );
         // The inbound loopback connection was decided again: its loopback side is local.
         let lo = events
             .iter()
@@ -677,7 +983,7 @@ mod tests {
         let got: Vec<Event> = s.iter().collect();
         assert_eq!(got, events);
         assert_eq!(s.len(), events.len());
-        assert_eq!(s.time(0), Some(Ts(i64::MIN)));
+        assert_eq!(s.get(0).map(|e| e.time), Some(Ts(i64::MIN)));
     }
 
     /// Batches from several workers are merged into one order; the same text in several
@@ -688,11 +994,70 @@ mod tests {
         let (a, b) = events.split_at(3);
         let mut batches = Batch::encode(b);
         batches.extend(Batch::encode(a));
-        let s = EventStore::build(batches, HostAddresses::default());
+        let s = EventStore::build(batches, HostAddresses::default(), &Spill::default());
         assert_eq!(s.iter().collect::<Vec<_>>(), expected(&events));
         assert!(s.heap_bytes() > 0);
         assert!(EventStore::default().is_empty());
         assert!(Batch::encode(&[]).is_empty());
+    }
+
+    /// Many events in many small batches: every batch written to the spill file (budget 0)
+    /// or some of them (a small budget), read back through cursors whose cache is smaller than
+    /// the batches visited, in order and out of order.
+    #[test]
+    fn spilled_batches_read_back_equal() {
+        let mut events = Vec::new();
+        for k in 0..3000u64 {
+            let mut e = edge_events()[(k % 9) as usize].clone();
+            e.time = Ts(k as i64 / 3);
+            e.record_id = k;
+            e.prov.file = t(&format!("f{}.evtx", k % 7));
+            e.host = t(&format!("H{}", k % 5));
+            events.push(e);
+        }
+        let want = expected(&events);
+        for budget in [0, 20_000, usize::MAX] {
+            let spill = Spill::new(budget);
+            // Batches of 10 events: 300 batches, more than a cursor keeps.
+            let batches: Vec<Batch> = events
+                .chunks(10)
+                .flat_map(Batch::encode)
+                .map(|b| spill.place(b))
+                .collect();
+            let s = EventStore::build(batches, HostAddresses::default(), &spill);
+            assert_eq!(spill.failure(), None);
+            assert_eq!(spill.written() > 0, budget != usize::MAX, "{budget}");
+            if budget == 0 {
+                assert_eq!(s.heap_bytes(), s.len() * std::mem::size_of::<Loc>());
+            }
+            assert_eq!(s.iter().collect::<Vec<_>>(), want, "{budget}");
+            let mut c = s.cursor();
+            for i in (0..s.len()).rev().step_by(7) {
+                assert_eq!(c.event(i).as_ref(), Some(&want[i]));
+                assert_eq!(s.get(i).as_ref(), Some(&want[i]));
+                assert_eq!(s.host(i), Some(&want[i].host));
+            }
+            assert_eq!(c.event(s.len()), None);
+        }
+        assert_eq!(read_back_error(), None);
+    }
+
+    /// The spill file's form is checked when read back: a short or padded record is refused.
+    #[test]
+    fn spilled_form_is_checked() {
+        let b = Batch::encode(&edge_events()).remove(0);
+        let Data::Mem(l) = &b.data else {
+            panic!("encoded in memory")
+        };
+        let mut buf = Vec::new();
+        l.write_to(&mut buf);
+        let back = Loaded::read_from(&buf).unwrap();
+        assert_eq!(back.bytes, l.bytes);
+        assert_eq!(back.texts, l.texts);
+        assert!(Loaded::read_from(&buf[..buf.len() - 1]).is_none());
+        buf.push(0);
+        assert!(Loaded::read_from(&buf).is_none());
+        assert!(Loaded::read_from(&[]).is_none());
     }
 
     #[test]

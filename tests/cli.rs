@@ -378,3 +378,43 @@ fn scan_jsonl_finding_carries_evidence_subtree_and_connections() {
         "Sysmon 3 and 5156 of one connection: one edge"
     );
 }
+
+/// Events kept in a temporary file (`--spill-mib 0`: all of them) give the same events,
+/// findings, terminal output and report files as events kept in memory; the summary says how
+/// much was spilled, and only when something was.
+#[test]
+fn spilled_events_give_the_same_output() {
+    let dir = td("");
+    let run = |spill: &str, args: &[&str]| {
+        let mut a = vec!["--spill-mib", spill];
+        a.extend_from_slice(args);
+        bin().args(&a).output().unwrap()
+    };
+    for args in [
+        vec!["-q", "events", "--format", "jsonl", &dir],
+        vec!["-q", "scan", "--format", "jsonl", &dir],
+        vec!["-q", "scan", &dir],
+        vec!["-q", "timeline", &dir],
+        vec!["-q", "tree", "--format", "json", &dir],
+    ] {
+        let (mem, disk) = (run("100000", &args), run("0", &args));
+        assert!(!mem.stdout.is_empty(), "{args:?}");
+        assert_eq!(mem.status.code(), disk.status.code(), "{args:?}");
+        assert_eq!(mem.stdout, disk.stdout, "{args:?}");
+    }
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    for (spill, out) in [("100000", &a), ("0", &b)] {
+        let o = run(spill, &["scan", &dir, "-o", &out.path().to_string_lossy()]);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(
+            stderr.contains("in a temporary file"),
+            spill == "0",
+            "{stderr}"
+        );
+    }
+    for f in ["timeline.csv", "findings.csv", "evidence.csv"] {
+        let x = std::fs::read(a.path().join(f)).unwrap();
+        assert!(!x.is_empty());
+        assert_eq!(x, std::fs::read(b.path().join(f)).unwrap(), "{f}");
+    }
+}

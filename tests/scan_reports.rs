@@ -383,9 +383,13 @@ fn parallel_rows_equal_sequential_rows() {
         seq.row(&last).unwrap();
         let mut par = TableOut::create(b.path(), "t", cols, Some(mode), true).unwrap();
         par.row(&first).unwrap();
-        par.rows_par(n, |k, sink| match cells(k) {
-            Some(c) => sink.row(&c),
-            None => Ok(()),
+        par.rows_par(n, |ks, sink| {
+            for k in ks {
+                if let Some(c) = cells(k) {
+                    sink.row(&c)?;
+                }
+            }
+            Ok(())
         })
         .unwrap();
         par.row(&last).unwrap();

@@ -164,6 +164,16 @@ pub fn summary(l: &Loaded) -> String {
     for (k, v) in &kept {
         let _ = writeln!(s, "  {v:>8}  {}", term(k));
     }
+    if l.spilled > 0 {
+        let _ = writeln!(
+            s,
+            "kept events beyond --spill-mib: {:.1} MiB in a temporary file",
+            l.spilled as f64 / (1 << 20) as f64
+        );
+    }
+    if let Some(f) = &l.spill_failure {
+        let _ = writeln!(s, "warning: {} (those events were kept in memory)", term(f));
+    }
     for sk in &l.skipped {
         let _ = writeln!(s, "skipped {}: {}", term(&sk.path), term(&sk.reason));
     }

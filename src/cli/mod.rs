@@ -50,6 +50,11 @@ pub struct Cli {
     /// No progress bar and no summary on stderr (errors still print).
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,
+    /// Keep up to this many MiB of encoded events in memory; the rest go to an anonymous
+    /// temporary file in TMPDIR, removed when the run ends (0: all of them). Output is
+    /// identical for any value.
+    #[arg(long, global = true, value_name = "MIB", default_value_t = crate::store::DEFAULT_SPILL_MIB)]
+    pub spill_mib: usize,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -100,6 +105,7 @@ pub fn main() -> i32 {
     }
     let quiet = cli.quiet;
     crate::pipeline::set_progress(!quiet);
+    crate::pipeline::set_spill_mib(cli.spill_mib);
     let r = match cli.command {
         Command::Events(a) => events::run(a, quiet),
         Command::Tree(a) => tree::run(a, quiet),
@@ -107,6 +113,14 @@ pub fn main() -> i32 {
         Command::Timeline(a) => scan::timeline(a, quiet),
         Command::Rules(c) => scan::rules(c),
         Command::Dev(a) => dev::run(a),
+    };
+    // Events that could not be read back from the spill file are missing from what was
+    // printed or written: the run failed, whatever it found.
+    let r = match (r, crate::store::read_back_error()) {
+        (Ok(_), Some(e)) => Err(anyhow::anyhow!(
+            "{e} (TMPDIR); the output of this run is incomplete"
+        )),
+        (r, _) => r,
     };
     match r {
         Ok(code) => code,

@@ -9,6 +9,7 @@ use crate::graph::Graph;
 use crate::graph::render::{TreeOpts, text};
 use crate::pipeline::{Loaded, load};
 use crate::report::{self, ReportFormat, ReportInput, ReportOptions, RunInfo};
+use crate::store::EventStore;
 use crate::time::{Ts, fmt_rel};
 use anyhow::Result;
 use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
@@ -368,12 +369,7 @@ fn write_reports(
         rules_dir: a.rules.as_ref().map(|p| p.to_string_lossy().into_owned()),
         rule_ids,
     };
-    let ev = &r.loaded.events;
-    let timeline: Vec<usize> = (0..ev.len())
-        .filter(|&i| {
-            ev.host(i).is_some_and(|h| w.host_ok(h)) && ev.time(i).is_some_and(|t| w.time_ok(t))
-        })
-        .collect();
+    let timeline = in_window(&r.loaded.events, w);
     let input = ReportInput {
         loaded: &r.loaded,
         graph: &r.graph,
@@ -391,6 +387,19 @@ fn write_reports(
         },
     };
     report::write_reports(dir, &input, &opts).map_err(report_error)
+}
+
+/// Indexes of the events in the window's hosts and times (events are decoded only when a time
+/// window is set).
+fn in_window(ev: &EventStore, w: &Window) -> Vec<usize> {
+    let timed = w.from.is_some() || w.to.is_some();
+    let mut c = ev.cursor();
+    (0..ev.len())
+        .filter(|&i| {
+            ev.host(i).is_some_and(|h| w.host_ok(h))
+                && (!timed || c.event(i).is_some_and(|e| w.time_ok(e.time)))
+        })
+        .collect()
 }
 
 /// One finding as a JSON object: the rule, host, times and evidence records.
@@ -564,8 +573,9 @@ pub fn findings_text(r: &ScanResult, w: &Window) -> String {
                 "", "rel", "time", "event", "record", "file", "details",
             ]);
         let base = f.first_time;
+        let mut c = ev.cursor();
         for i in context_events(f, r) {
-            let Some(e) = ev.get(i) else { continue };
+            let Some(e) = c.event(i) else { continue };
             let e = &e;
             let stage = f
                 .events
@@ -620,17 +630,15 @@ pub fn timeline(a: TimelineArgs, quiet: bool) -> Result<i32> {
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut by_host: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     let ev = &r.loaded.events;
-    for i in 0..ev.len() {
-        if let (Some(h), Some(t)) = (ev.host(i), ev.time(i))
-            && w.host_ok(h)
-            && w.time_ok(t)
-        {
+    for i in in_window(ev, &w) {
+        if let Some(h) = ev.host(i) {
             by_host.entry(h).or_default().push(i);
         }
     }
     if by_host.is_empty() {
         writeln!(out, "No events in the selected hosts and time window.")?;
     }
+    let mut c = ev.cursor();
     for (h, idx) in by_host {
         writeln!(out, "{}", term(h))?;
         let mut t = Table::new();
@@ -638,7 +646,7 @@ pub fn timeline(a: TimelineArgs, quiet: bool) -> Result<i32> {
             .set_content_arrangement(ContentArrangement::Dynamic)
             .set_header(vec!["time", "event", "record", "details", "finding"]);
         for i in idx {
-            let Some(e) = ev.get(i) else { continue };
+            let Some(e) = c.event(i) else { continue };
             let e: &Event = &e;
             let m = marks.get(&i).map(|v| v.join("; ")).unwrap_or_default();
             t.add_row(vec![

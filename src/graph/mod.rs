@@ -199,13 +199,15 @@ impl Graph {
                     host,
                     ..HostGraph::default()
                 };
+                let mut c = events.cursor();
                 let res = idx
                     .iter()
-                    .map(|&i| match events.get(i) {
+                    .map(|&i| match c.event(i) {
                         Some(e) => hg.add(i, &e),
                         None => Resolved::default(),
                     })
                     .collect();
+                hg.shrink();
                 (hg, idx, res)
             })
             .collect();
@@ -239,6 +241,23 @@ impl Graph {
 }
 
 impl HostGraph {
+    /// Give back the room the lists grew into: the graph is held to the end of the run, and
+    /// lists grown by doubling hold up to twice what they need (a shrinking `realloc` may keep
+    /// the block, so the lists are copied into blocks of their exact size).
+    fn shrink(&mut self) {
+        fn exact<T>(v: &mut Vec<T>) {
+            if v.capacity() > v.len() {
+                let mut e = Vec::with_capacity(v.len());
+                e.append(v);
+                *v = e;
+            }
+        }
+        exact(&mut self.procs);
+        exact(&mut self.edges);
+        self.by_entity.shrink_to_fit();
+        self.by_pid.shrink_to_fit();
+    }
+
     pub fn node(&self, entity_id: &str) -> Option<usize> {
         self.by_entity
             .get(entity_id.to_ascii_lowercase().as_str())

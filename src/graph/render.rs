@@ -204,6 +204,7 @@ pub fn json<'a>(
     events: &crate::store::EventStore,
     only: Option<&[bool]>,
 ) -> JsonHost<'a> {
+    let mut cursor = events.cursor();
     let processes = (0..g.procs.len())
         .filter(|&i| only.is_none_or(|k| k[i]))
         .map(|i| {
@@ -219,7 +220,7 @@ pub fn json<'a>(
                 evidence: p
                     .evidence
                     .iter()
-                    .filter_map(|&ev| events.get(ev))
+                    .filter_map(|&ev| cursor.event(ev))
                     .map(|e| format!("{}#{}", e.prov.file, e.record_id))
                     .collect(),
             }

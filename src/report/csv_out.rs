@@ -171,8 +171,7 @@ impl<'a> Fields<'a> {
 }
 
 /// The entity id of the graph node event `i` resolved to (fills in 5156's process).
-pub fn graph_entity_id<'a>(r: &'a ReportInput<'_>, i: usize) -> Option<&'a str> {
-    let host = r.loaded.events.host(i)?;
+pub fn graph_entity_id<'a>(r: &'a ReportInput<'_>, host: &str, i: usize) -> Option<&'a str> {
     let n = r.graph.resolved.get(i)?.node()?;
     r.graph
         .host(host)
@@ -262,8 +261,9 @@ pub fn evidence(
                 .into_iter()
                 .collect(),
         };
+        let mut c = r.loaded.events.cursor();
         for i in ctx {
-            let Some(e) = r.loaded.events.get(i) else {
+            let Some(e) = c.event(i) else {
                 continue;
             };
             let e = &e;
@@ -295,7 +295,7 @@ pub fn evidence(
                 Cell::str(&e.host),
                 Cell::str(e.kind_name()),
                 Cell::opt_str(x.entity_id),
-                Cell::opt_str(graph_entity_id(r, i)),
+                Cell::opt_str(graph_entity_id(r, &e.host, i)),
                 Cell::opt_uint(x.pid),
                 Cell::opt_str(x.image),
                 Cell::opt_str(x.command_line),
@@ -348,50 +348,54 @@ pub fn timeline(
     let marks = finding_marks(r);
     let mut t = TableOut::create(dir, "timeline", TIMELINE_COLUMNS, csv, jsonl)?;
     // Rows are encoded in blocks on the thread pool and written in order.
-    t.rows_par(r.timeline.len(), |k, sink| {
-        let i = r.timeline[k];
-        let Some(e) = r.loaded.events.get(i) else {
-            return Ok(());
-        };
-        let x = Fields::of(&e);
-        let m = marks.get(&i);
-        sink.row(&[
-            Cell::owned(e.time.iso()),
-            e.utc_time.map_or(Cell::Null, |u| Cell::owned(u.iso())),
-            Cell::str(&e.host),
-            Cell::str(&e.channel),
-            Cell::str(&e.provider),
-            Cell::UInt(e.event_id.into()),
-            Cell::UInt(e.record_id),
-            Cell::str(e.kind_name()),
-            Cell::str(&e.prov.file),
-            Cell::opt_uint(e.prov.chunk),
-            Cell::opt_uint(e.prov.offset),
-            Cell::opt_uint(e.prov.line),
-            Cell::opt_str(x.entity_id),
-            Cell::opt_str(graph_entity_id(r, i)),
-            Cell::opt_uint(x.pid),
-            Cell::opt_str(x.image),
-            Cell::opt_str(x.command_line),
-            Cell::opt_str(x.parent_entity_id),
-            Cell::opt_uint(x.parent_pid),
-            Cell::opt_str(x.parent_image),
-            Cell::opt_str(x.parent_command_line),
-            Cell::opt_str(x.user),
-            Cell::opt_str(x.hashes),
-            Cell::opt_str(x.current_directory),
-            Cell::opt_str(x.integrity_level),
-            Cell::opt_str(x.direction),
-            Cell::opt_str(x.transport),
-            Cell::opt_str(x.source_ip),
-            Cell::opt_uint(x.source_port),
-            Cell::opt_str(x.destination_ip),
-            Cell::opt_uint(x.destination_port),
-            Cell::opt_str(x.local_side),
-            Cell::opt_str(x.boot_marker),
-            joined(m.map(|m| &m.0)),
-            joined(m.map(|m| &m.1)),
-        ])
+    t.rows_par(r.timeline.len(), |ks, sink| {
+        let mut c = r.loaded.events.cursor();
+        for k in ks {
+            let i = r.timeline[k];
+            let Some(e) = c.event(i) else {
+                continue;
+            };
+            let x = Fields::of(&e);
+            let m = marks.get(&i);
+            sink.row(&[
+                Cell::owned(e.time.iso()),
+                e.utc_time.map_or(Cell::Null, |u| Cell::owned(u.iso())),
+                Cell::str(&e.host),
+                Cell::str(&e.channel),
+                Cell::str(&e.provider),
+                Cell::UInt(e.event_id.into()),
+                Cell::UInt(e.record_id),
+                Cell::str(e.kind_name()),
+                Cell::str(&e.prov.file),
+                Cell::opt_uint(e.prov.chunk),
+                Cell::opt_uint(e.prov.offset),
+                Cell::opt_uint(e.prov.line),
+                Cell::opt_str(x.entity_id),
+                Cell::opt_str(graph_entity_id(r, &e.host, i)),
+                Cell::opt_uint(x.pid),
+                Cell::opt_str(x.image),
+                Cell::opt_str(x.command_line),
+                Cell::opt_str(x.parent_entity_id),
+                Cell::opt_uint(x.parent_pid),
+                Cell::opt_str(x.parent_image),
+                Cell::opt_str(x.parent_command_line),
+                Cell::opt_str(x.user),
+                Cell::opt_str(x.hashes),
+                Cell::opt_str(x.current_directory),
+                Cell::opt_str(x.integrity_level),
+                Cell::opt_str(x.direction),
+                Cell::opt_str(x.transport),
+                Cell::opt_str(x.source_ip),
+                Cell::opt_uint(x.source_port),
+                Cell::opt_str(x.destination_ip),
+                Cell::opt_uint(x.destination_port),
+                Cell::opt_str(x.local_side),
+                Cell::opt_str(x.boot_marker),
+                joined(m.map(|m| &m.0)),
+                joined(m.map(|m| &m.1)),
+            ])?;
+        }
+        Ok(())
     })?;
     done(t, "timeline")
 }

@@ -285,14 +285,14 @@ impl TableOut {
         Ok(())
     }
 
-    /// Write the rows `row(0, sink)`, `row(1, sink)`, … `row(n - 1, sink)` give to their sink
-    /// (none, one or more each), in that order, encoding blocks of them on the thread pool
+    /// Write the rows that `rows(0..k, sink)`, `rows(k..2k, sink)`, … up to `n` give to their
+    /// sink (none, one or more per index), in that order, encoding blocks of them on the thread pool
     /// while one more thread hashes and writes the blocks already encoded, in order (so a disk
     /// that throttles writes does not stall encoding). The file is the same as from calling
     /// [`Self::row`] for each; memory holds a few blocks of encoded rows at a time.
-    pub fn rows_par<F>(&mut self, n: usize, row: F) -> Result<(), ReportError>
+    pub fn rows_par<F>(&mut self, n: usize, rows: F) -> Result<(), ReportError>
     where
-        F: Fn(usize, &mut RowSink<'_>) -> Result<(), ReportError> + Sync,
+        F: Fn(std::ops::Range<usize>, &mut RowSink<'_>) -> Result<(), ReportError> + Sync,
     {
         self.drain()?;
         let proto = self.enc.fork();
@@ -320,9 +320,7 @@ impl TableOut {
                             enc: &mut enc,
                             name,
                         };
-                        for i in b..(b + BLOCK_ROWS).min(end) {
-                            row(i, &mut sink)?;
-                        }
+                        rows(b..(b + BLOCK_ROWS).min(end), &mut sink)?;
                         enc.take()
                     })
                     .collect();

@@ -90,8 +90,9 @@ pub fn write(
         csv.then_some(CsvMode::Exact),
         jsonl,
     )?;
+    let mut c = r.loaded.events.cursor();
     for &i in &r.timeline {
-        let Some(e) = r.loaded.events.get(i) else {
+        let Some(e) = c.event(i) else {
             continue;
         };
         let e = &e;
@@ -116,7 +117,7 @@ pub fn write(
             Cell::UInt(e.event_id.into()),
             Cell::UInt(e.record_id),
             Cell::str(&e.prov.file),
-            Cell::opt_str(x.entity_id.or_else(|| graph_entity_id(r, i))),
+            Cell::opt_str(x.entity_id.or_else(|| graph_entity_id(r, &e.host, i))),
             Cell::opt_uint(x.pid),
             Cell::opt_str(x.image),
             Cell::opt_str(x.command_line),
