@@ -58,17 +58,25 @@ fn check_tree(name: &str, h: &HostGraph, sc: &Scenario, f: &TreeFact, errs: &mut
         bad("parent placeholder", got.to_string(), ph.to_string());
     }
     if let Some(c) = f.children {
-        bad("children", p.children.len().to_string(), c.to_string());
+        bad("children", h.children(n).len().to_string(), c.to_string());
     }
     if let Some(c) = f.connections {
-        bad("connections", p.edges.len().to_string(), c.to_string());
+        bad(
+            "connections",
+            h.edges_of(n).len().to_string(),
+            c.to_string(),
+        );
     }
-    let edge = p.edges.first().map(|&e| &h.edges[e]);
+    let edge_ix = h.edges_of(n).next();
+    let edge = edge_ix.map(|e| &h.edges[e]);
     let port = |x: Option<u16>| x.map(|v| v.to_string()).unwrap_or_default();
     if let Some(c) = f.edge_evidence {
         bad(
             "edge evidence",
-            edge.map(|e| e.evidence.len()).unwrap_or(0).to_string(),
+            edge_ix
+                .map(|e| h.edge_evidence(e).len())
+                .unwrap_or(0)
+                .to_string(),
             c.to_string(),
         );
     }
@@ -170,7 +178,7 @@ fn security_only_host_gets_the_same_tree_shape_as_its_sysmon_twin() {
             .collect();
         names.insert(0, h.procs[k].name().to_lowercase());
         let parent = h.procs[k].parent.map(|p| h.procs[p].name().to_lowercase());
-        (parent, names, h.procs[k].edges.len())
+        (parent, names, h.edges_of(k).len())
     };
     for chain in ["mmc", "mshta", "rpc"] {
         let sysmon = shape(&format!("{chain}_sysmon_recent"));

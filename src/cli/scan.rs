@@ -426,10 +426,9 @@ pub fn finding_json(f: &Finding, r: &ScanResult) -> serde_json::Value {
     let key = f.key_node.and_then(|n| hg.map(|h| &h.procs[n]));
     // The key process's connections, as the tree shows them.
     let connections: Vec<serde_json::Value> = match (f.key_node, hg) {
-        (Some(n), Some(h)) => h.procs[n]
-            .edges
-            .iter()
-            .map(|&e| {
+        (Some(n), Some(h)) => h
+            .edges_of(n)
+            .map(|e| {
                 let ed = &h.edges[e];
                 serde_json::json!({
                     "direction": ed.direction.as_str(),
@@ -439,7 +438,7 @@ pub fn finding_json(f: &Finding, r: &ScanResult) -> serde_json::Value {
                     "remote_ip": ed.remote_ip,
                     "remote_port": ed.remote_port,
                     "time": ed.time,
-                    "records": ed.evidence.iter().filter_map(|&i| ev.get(i)).map(|e| serde_json::json!({"file": &*e.prov.file, "record_id": e.record_id})).collect::<Vec<_>>(),
+                    "records": h.edge_evidence(e).filter_map(|i| ev.get(i)).map(|e| serde_json::json!({"file": &*e.prov.file, "record_id": e.record_id})).collect::<Vec<_>>(),
                 })
             })
             .collect(),
@@ -492,9 +491,9 @@ pub fn context_events(f: &Finding, r: &ScanResult) -> Vec<usize> {
     }
     let mut idx: BTreeSet<usize> = f.events.iter().copied().collect();
     for &n in &nodes {
-        idx.extend(h.procs[n].evidence.iter().copied());
-        for &e in &h.procs[n].edges {
-            idx.extend(h.edges[e].evidence.iter().copied());
+        idx.extend(h.evidence(n));
+        for e in h.edges_of(n) {
+            idx.extend(h.edge_evidence(e));
         }
     }
     idx.into_iter().collect()

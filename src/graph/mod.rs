@@ -53,13 +53,6 @@ pub struct ProcNode {
     #[serde(skip)]
     pub parent: Option<usize>,
     pub parent_entity_id: Option<Text>,
-    #[serde(skip)]
-    pub children: Vec<usize>,
-    #[serde(skip)]
-    pub edges: Vec<usize>,
-    /// Indexes of the events behind this node (start, end, …) in the run's event list.
-    #[serde(skip)]
-    pub evidence: Vec<usize>,
     /// First time the node was seen at all (its start, or the first event that named it).
     pub first_seen: Ts,
 }
@@ -88,8 +81,65 @@ pub struct NetEdge {
     pub local_side: LocalSide,
     /// The earliest record's time.
     pub time: Ts,
-    #[serde(skip)]
-    pub evidence: Vec<usize>,
+}
+
+/// One list of indexes per node (or edge): children, connections, evidence. Built as one list
+/// per owner, then packed into one allocation (`u32` indexes; a host graph never holds 4
+/// billion nodes, nor a run 4 billion events), so that a node costs a few bytes of lists
+/// instead of three growable vectors.
+#[derive(Debug, Default)]
+struct Lists {
+    /// While building: one list per owner.
+    open: Vec<Vec<u32>>,
+    /// Packed: owner `k`'s items are `items[start[k]..start[k + 1]]`.
+    start: Vec<u32>,
+    items: Vec<u32>,
+}
+
+/// Indexes from a [`HostGraph`] list (children, connections, evidence).
+pub type Indexes<'a> = std::iter::Map<std::slice::Iter<'a, u32>, fn(&u32) -> usize>;
+
+fn widen(x: &u32) -> usize {
+    *x as usize
+}
+
+impl Lists {
+    fn add_owner(&mut self) {
+        self.open.push(Vec::new());
+    }
+
+    fn push(&mut self, owner: usize, item: usize) {
+        self.open[owner].push(item as u32);
+    }
+
+    fn slice(&self, owner: usize) -> &[u32] {
+        if self.start.is_empty() {
+            self.open.get(owner).map_or(&[], Vec::as_slice)
+        } else {
+            match (self.start.get(owner), self.start.get(owner + 1)) {
+                (Some(&a), Some(&b)) => &self.items[a as usize..b as usize],
+                _ => &[],
+            }
+        }
+    }
+
+    fn get(&self, owner: usize) -> Indexes<'_> {
+        self.slice(owner).iter().map(widen as fn(&u32) -> usize)
+    }
+
+    /// Pack the lists into one allocation of their exact size.
+    fn pack(&mut self) {
+        let total: usize = self.open.iter().map(Vec::len).sum();
+        let mut items = Vec::with_capacity(total);
+        let mut start = Vec::with_capacity(self.open.len() + 1);
+        start.push(0);
+        for l in std::mem::take(&mut self.open) {
+            items.extend_from_slice(&l);
+            start.push(items.len() as u32);
+        }
+        self.items = items;
+        self.start = start;
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -107,9 +157,24 @@ pub struct HostGraph {
     pub edges: Vec<NetEdge>,
     /// Boot markers in time order.
     pub boots: Vec<BootMark>,
+    /// Per node: its children, its connections (edge indexes), the events behind it (start,
+    /// end, …; indexes in the run's event list).
+    children: Lists,
+    node_edges: Lists,
+    node_evidence: Lists,
+    /// Per edge: the events behind it.
+    edge_evidence: Lists,
     by_entity: HashMap<Text, usize, foldhash::fast::RandomState>,
     /// PID → nodes with that PID, in creation order.
-    by_pid: HashMap<u64, Vec<usize>, foldhash::fast::RandomState>,
+    /// While building; then packed into `pids` and `pid_nodes`.
+    by_pid: HashMap<u64, Vec<u32>, foldhash::fast::RandomState>,
+    /// Built: the PIDs in order, and per PID its nodes (as in `by_pid`).
+    pids: Vec<u64>,
+    pid_nodes: Lists,
+    /// While building: one copy of each text the nodes and edges hold (images, command lines,
+    /// users, addresses…). Events decoded from different batches carry their own copies of the
+    /// same text; a host's graph keeps one.
+    texts: HashSet<Text, foldhash::fast::RandomState>,
 }
 
 /// What the graph resolved for one event. Kept for every event, so packed: node and edge
@@ -171,55 +236,55 @@ impl Graph {
     /// Hosts are independent: each host's graph is built from its own events (in the total
     /// order) on the thread pool; the result does not depend on the number of threads.
     pub fn build(events: &EventStore) -> Graph {
-        // Events grouped by host, in event order (one hash lookup per change of host).
-        let mut slot: HashMap<&str, usize, foldhash::fast::RandomState> = HashMap::default();
-        let mut per_host: Vec<(Arc<str>, Vec<usize>)> = Vec::new();
-        let mut last: Option<(&str, usize)> = None;
+        // Each host's events, in event order (as `u32`: a store holds fewer than 4 billion
+        // events, see `Resolved`).
+        let mut per_host: Vec<Vec<u32>> = vec![Vec::new(); events.hosts().len()];
         for i in 0..events.len() {
-            let Some(host) = events.host(i) else { break };
-            let h: &str = host;
-            let k = match last {
-                Some((lh, k)) if lh == h => k,
-                _ => {
-                    let k = *slot.entry(h).or_insert_with(|| {
-                        per_host.push((Arc::from(h), Vec::new()));
-                        per_host.len() - 1
-                    });
-                    last = Some((h, k));
-                    k
-                }
-            };
-            per_host[k].1.push(i);
+            let Some(h) = events.host_id(i) else { break };
+            per_host[h as usize].push(i as u32);
         }
-        // Each host's results, in the order of its event indexes.
-        let built: Vec<(HostGraph, Vec<usize>, Vec<Resolved>)> = per_host
+        // Each host's graph and what each of its events resolved to, in its events' order.
+        let built: Vec<(usize, HostGraph, Vec<Resolved>)> = per_host
             .into_par_iter()
-            .map(|(host, idx)| {
+            .enumerate()
+            .filter(|(_, idx)| !idx.is_empty())
+            .map(|(k, idx)| {
                 let mut hg = HostGraph {
-                    host,
+                    host: events.hosts()[k].clone(),
                     ..HostGraph::default()
                 };
                 let mut c = events.cursor();
                 let res = idx
                     .iter()
-                    .map(|&i| match c.event(i) {
-                        Some(e) => hg.add(i, &e),
+                    .map(|&i| match c.event(i as usize) {
+                        Some(e) => hg.add(i as usize, &e),
                         None => Resolved::default(),
                     })
                     .collect();
+                drop(idx);
                 hg.shrink();
-                (hg, idx, res)
+                (k, hg, res)
             })
+            .collect();
+        // Scattered back into the total order: each host's results are taken in turn as its
+        // events come.
+        let mut by_id: Vec<std::vec::IntoIter<Resolved>> = (0..events.hosts().len())
+            .map(|_| Vec::new().into_iter())
             .collect();
         let mut g = Graph {
             hosts: BTreeMap::new(),
-            resolved: vec![Resolved::default(); events.len()],
+            resolved: Vec::with_capacity(events.len()),
         };
-        for (hg, idx, res) in built {
-            for (i, r) in idx.into_iter().zip(res) {
-                g.resolved[i] = r;
-            }
+        for (k, hg, res) in built {
+            by_id[k] = res.into_iter();
             g.hosts.insert(hg.host.clone(), hg);
+        }
+        for i in 0..events.len() {
+            let r = events
+                .host_id(i)
+                .and_then(|h| by_id[h as usize].next())
+                .unwrap_or_default();
+            g.resolved.push(r);
         }
         g
     }
@@ -254,8 +319,65 @@ impl HostGraph {
         }
         exact(&mut self.procs);
         exact(&mut self.edges);
+        self.children.pack();
+        self.node_edges.pack();
+        self.node_evidence.pack();
+        self.edge_evidence.pack();
         self.by_entity.shrink_to_fit();
-        self.by_pid.shrink_to_fit();
+        let mut by_pid: Vec<(u64, Vec<u32>)> =
+            std::mem::take(&mut self.by_pid).into_iter().collect();
+        by_pid.sort_unstable_by_key(|p| p.0);
+        self.pids = by_pid.iter().map(|p| p.0).collect();
+        self.pid_nodes.open = by_pid.into_iter().map(|p| p.1).collect();
+        self.pid_nodes.pack();
+        self.texts = HashSet::default();
+    }
+
+    /// The graph's copy of a text (see `texts`).
+    fn share(&mut self, s: &Text) -> Text {
+        match self.texts.get(&**s) {
+            Some(t) => t.clone(),
+            None => {
+                self.texts.insert(s.clone());
+                s.clone()
+            }
+        }
+    }
+
+    fn share_opt(&mut self, s: &Option<Text>) -> Option<Text> {
+        s.as_ref().map(|s| self.share(s))
+    }
+
+    /// The nodes that held a PID, in the order they took it (see `alive_pid`).
+    fn pid_list(&self, pid: u64) -> &[u32] {
+        if self.pids.is_empty() {
+            self.by_pid.get(&pid).map_or(&[], Vec::as_slice)
+        } else {
+            match self.pids.binary_search(&pid) {
+                Ok(k) => self.pid_nodes.slice(k),
+                Err(_) => &[],
+            }
+        }
+    }
+
+    /// A node's children, in the order they were linked.
+    pub fn children(&self, n: usize) -> Indexes<'_> {
+        self.children.get(n)
+    }
+
+    /// A node's connections (indexes into `edges`), in time order.
+    pub fn edges_of(&self, n: usize) -> Indexes<'_> {
+        self.node_edges.get(n)
+    }
+
+    /// The events behind a node (its start, end, …): indexes in the run's event list.
+    pub fn evidence(&self, n: usize) -> Indexes<'_> {
+        self.node_evidence.get(n)
+    }
+
+    /// The events behind a connection (Sysmon 3 and 5156 records of it).
+    pub fn edge_evidence(&self, e: usize) -> Indexes<'_> {
+        self.edge_evidence.get(e)
     }
 
     pub fn node(&self, entity_id: &str) -> Option<usize> {
@@ -307,13 +429,13 @@ impl HostGraph {
         let mut out = Vec::new();
         let mut seen: HashSet<usize> = HashSet::new();
         seen.insert(n);
-        let mut stack: Vec<usize> = self.procs[n].children.iter().rev().copied().collect();
+        let mut stack: Vec<usize> = self.children(n).rev().collect();
         while let Some(c) = stack.pop() {
             if !seen.insert(c) {
                 continue;
             }
             out.push(c);
-            stack.extend(self.procs[c].children.iter().rev().copied());
+            stack.extend(self.children(c).rev());
         }
         out
     }
@@ -322,9 +444,12 @@ impl HostGraph {
         let i = self.procs.len();
         self.by_entity.insert(node.entity_id.clone(), i);
         if let Some(pid) = node.pid {
-            self.by_pid.entry(pid).or_default().push(i);
+            self.by_pid.entry(pid).or_default().push(i as u32);
         }
         self.procs.push(node);
+        self.children.add_owner();
+        self.node_edges.add_owner();
+        self.node_evidence.add_owner();
         i
     }
 
@@ -341,9 +466,6 @@ impl HostGraph {
             origin,
             parent: None,
             parent_entity_id: None,
-            children: Vec::new(),
-            edges: Vec::new(),
-            evidence: Vec::new(),
             first_seen: t,
         }
     }
@@ -353,13 +475,13 @@ impl HostGraph {
     /// PID before `t`, and it had not ended before `t`. With `name`, its image basename must
     /// match (case-insensitive).
     pub fn alive_pid(&self, pid: u64, t: Ts, name: Option<&str>) -> Option<usize> {
-        let cands = self.by_pid.get(&pid)?;
+        let cands = self.pid_list(pid);
         // A node holds its PID from its start, or, when its start was not logged (placeholders,
         // 5156-only processes), from the first evidence of it. Each PID's list is in that order
         // (nodes are appended as they appear; a placeholder whose start is logged later moves to
         // the end, see `add`), so scanning from the end the first node that held the PID at or
         // before t is the one holding it at t.
-        let best = cands.iter().rev().copied().find(|&c| {
+        let best = cands.iter().rev().map(widen).find(|&c| {
             let n = &self.procs[c];
             n.start.unwrap_or(n.first_seen) <= t
         });
@@ -381,7 +503,7 @@ impl HostGraph {
     /// one of the two ids synthetic (two ProcessGuids are always two processes).
     fn same_process(&self, pid: Option<u64>, image: &str, t: Ts, eid: &str) -> Option<usize> {
         let new_syn = eid.starts_with("syn:");
-        for &c in self.by_pid.get(&pid?)?.iter().rev() {
+        for c in self.pid_list(pid?).iter().rev().map(widen) {
             let n = &self.procs[c];
             let Some(s) = n.start else { continue };
             // Known starts are in order: everything further back started earlier still.
@@ -405,7 +527,7 @@ impl HostGraph {
         }
         self.procs[child].parent = Some(parent);
         self.procs[child].parent_entity_id = Some(self.procs[parent].entity_id.clone());
-        self.procs[parent].children.push(child);
+        self.children.push(parent, child);
     }
 
     fn add(&mut self, i: usize, e: &Event) -> Resolved {
@@ -428,41 +550,48 @@ impl HostGraph {
                             }
                             n
                         }
-                        None => self.new_node(Self::blank(
-                            eid.clone(),
-                            p.pid,
-                            p.image.clone(),
-                            e.time,
-                            Origin::Logged,
-                        )),
+                        None => {
+                            let image = self.share(&p.image);
+                            self.new_node(Self::blank(
+                                eid.clone(),
+                                p.pid,
+                                image,
+                                e.time,
+                                Origin::Logged,
+                            ))
+                        }
                     },
                 };
                 let (had_start, had_pid) = (self.procs[n].start.is_some(), self.procs[n].pid);
                 {
+                    let image = self.share(&p.image);
+                    let command_line = self.share_opt(&p.command_line);
+                    let user = self.share_opt(&p.user);
+                    let hashes = self.share_opt(&p.hashes);
                     let node = &mut self.procs[n];
                     node.origin = Origin::Logged;
-                    node.image = p.image.clone();
-                    node.command_line = p.command_line.clone().or(node.command_line.take());
-                    node.user = p.user.clone().or(node.user.take());
-                    node.hashes = p.hashes.clone();
+                    node.image = image;
+                    node.command_line = command_line.or(node.command_line.take());
+                    node.user = user.or(node.user.take());
+                    node.hashes = hashes;
                     if node.start.is_none() {
                         node.start = Some(e.time);
                     }
                     if node.pid.is_none() {
                         node.pid = p.pid;
                     }
-                    node.evidence.push(i);
+                    self.node_evidence.push(n, i);
                 }
                 match (had_pid, self.procs[n].pid) {
-                    (None, Some(pid)) => self.by_pid.entry(pid).or_default().push(n),
+                    (None, Some(pid)) => self.by_pid.entry(pid).or_default().push(n as u32),
                     // Known before its start (a placeholder): move it to the end of its PID's
                     // list, which keeps the nodes with a known start in start order.
                     (Some(pid), _) if !had_start => {
                         if let Some(v) = self.by_pid.get_mut(&pid)
-                            && v.last() != Some(&n)
+                            && v.last() != Some(&(n as u32))
                         {
-                            v.retain(|&x| x != n);
-                            v.push(n);
+                            v.retain(|&x| x as usize != n);
+                            v.push(n as u32);
                         }
                     }
                     _ => {}
@@ -482,14 +611,15 @@ impl HostGraph {
                     Some(match self.by_entity.get(&**peid).copied() {
                         Some(pn) => pn,
                         None => {
+                            let image = self.share_opt(&p.parent_image).unwrap_or_default();
                             let mut b = Self::blank(
                                 peid.clone(),
                                 p.parent_pid,
-                                p.parent_image.clone().unwrap_or_default(),
+                                image,
                                 e.time,
                                 Origin::Placeholder,
                             );
-                            b.command_line = p.parent_command_line.clone();
+                            b.command_line = self.share_opt(&p.parent_command_line);
                             self.new_node(b)
                         }
                     })
@@ -507,14 +637,15 @@ impl HostGraph {
                     }) {
                         Some(pn) => Some(pn),
                         None => {
+                            let image = self.share_opt(&p.parent_image).unwrap_or_default();
                             let mut b = Self::blank(
                                 synthetic_id(&e.host, ppid, e.time).into(),
                                 Some(ppid),
-                                p.parent_image.clone().unwrap_or_default(),
+                                image,
                                 e.time,
                                 Origin::Placeholder,
                             );
-                            b.command_line = p.parent_command_line.clone();
+                            b.command_line = self.share_opt(&p.parent_command_line);
                             Some(self.new_node(b))
                         }
                     }
@@ -522,15 +653,14 @@ impl HostGraph {
                     None
                 };
                 if let Some(pn) = parent {
-                    let pnode = &mut self.procs[pn];
-                    if pnode.origin == Origin::Placeholder {
-                        if pnode.image.is_empty()
+                    if self.procs[pn].origin == Origin::Placeholder {
+                        if self.procs[pn].image.is_empty()
                             && let Some(img) = &p.parent_image
                         {
-                            pnode.image = img.clone();
+                            self.procs[pn].image = self.share(img);
                         }
-                        if pnode.command_line.is_none() {
-                            pnode.command_line = p.parent_command_line.clone();
+                        if self.procs[pn].command_line.is_none() {
+                            self.procs[pn].command_line = self.share_opt(&p.parent_command_line);
                         }
                     }
                     self.link(n, pn);
@@ -553,7 +683,7 @@ impl HostGraph {
                     if node.end.is_none() {
                         node.end = Some(e.time);
                     }
-                    node.evidence.push(i);
+                    self.node_evidence.push(n, i);
                     r.node = pack(n);
                 }
             }
@@ -561,13 +691,16 @@ impl HostGraph {
                 let n = match &net.entity_id {
                     Some(eid) => match self.by_entity.get(&**eid).copied() {
                         Some(n) => n,
-                        None => self.new_node(Self::blank(
-                            eid.clone(),
-                            net.pid,
-                            net.image.clone(),
-                            e.time,
-                            Origin::Placeholder,
-                        )),
+                        None => {
+                            let image = self.share(&net.image);
+                            self.new_node(Self::blank(
+                                eid.clone(),
+                                net.pid,
+                                image,
+                                e.time,
+                                Origin::Placeholder,
+                            ))
+                        }
                     },
                     None => {
                         let name = basename(&net.image);
@@ -576,24 +709,23 @@ impl HostGraph {
                             Some(n) => n,
                             None => {
                                 // Reuse this PID's synthetic node if it is the latest instance.
-                                let syn = self
-                                    .by_pid
-                                    .get(&pid)
-                                    .and_then(|v| v.last().copied())
-                                    .filter(|&c| {
-                                        let n = &self.procs[c];
-                                        n.origin == Origin::Synthetic
-                                            && n.name().eq_ignore_ascii_case(name)
-                                    });
+                                let syn = self.pid_list(pid).last().map(widen).filter(|&c| {
+                                    let n = &self.procs[c];
+                                    n.origin == Origin::Synthetic
+                                        && n.name().eq_ignore_ascii_case(name)
+                                });
                                 match syn {
                                     Some(s) => s,
-                                    None => self.new_node(Self::blank(
-                                        synthetic_id(&e.host, pid, e.time).into(),
-                                        net.pid,
-                                        net.image.clone(),
-                                        e.time,
-                                        Origin::Synthetic,
-                                    )),
+                                    None => {
+                                        let image = self.share(&net.image);
+                                        self.new_node(Self::blank(
+                                            synthetic_id(&e.host, pid, e.time).into(),
+                                            net.pid,
+                                            image,
+                                            e.time,
+                                            Origin::Synthetic,
+                                        ))
+                                    }
                                 }
                             }
                         }
@@ -617,7 +749,7 @@ impl HostGraph {
         let (lip, rip) = (norm_ip(&net.local_ip), norm_ip(&net.remote_ip));
         // Same connection already seen from the other source?
         // Edges are appended in time order: walk back only as far as the merge window.
-        for &ei in self.procs[n].edges.iter().rev() {
+        for ei in self.node_edges.get(n).rev() {
             let ed = &self.edges[ei];
             if e.time.ticks_since(ed.time) > MERGE_WINDOW_TICKS {
                 break;
@@ -629,25 +761,30 @@ impl HostGraph {
                 && norm_ip(&ed.local_ip) == lip
                 && norm_ip(&ed.remote_ip) == rip
             {
-                let ed = &mut self.edges[ei];
-                ed.evidence.push(i);
+                self.edge_evidence.push(ei, i);
                 return ei;
             }
         }
         let ei = self.edges.len();
+        let (transport, local_ip, remote_ip) = (
+            self.share(&net.transport),
+            self.share(&net.local_ip),
+            self.share(&net.remote_ip),
+        );
         self.edges.push(NetEdge {
             proc: n,
             direction: net.direction,
-            transport: net.transport.clone(),
-            local_ip: net.local_ip.clone(),
+            transport,
+            local_ip,
             local_port: net.local_port,
-            remote_ip: net.remote_ip.clone(),
+            remote_ip,
             remote_port: net.remote_port,
             local_side: net.local_side,
             time: e.time,
-            evidence: vec![i],
         });
-        self.procs[n].edges.push(ei);
+        self.edge_evidence.add_owner();
+        self.edge_evidence.push(ei, i);
+        self.node_edges.push(n, ei);
         ei
     }
 }

@@ -21,9 +21,10 @@ fn hms(t: crate::time::Ts) -> String {
     iso.get(11..23).unwrap_or(&iso).to_string()
 }
 
-pub fn edge_line(e: &NetEdge) -> String {
-    let ev = if e.evidence.len() > 1 {
-        format!(" ({} records)", e.evidence.len())
+/// One connection's line; `records`: how many events are behind it.
+pub fn edge_line(e: &NetEdge, records: usize) -> String {
+    let ev = if records > 1 {
+        format!(" ({records} records)")
     } else {
         String::new()
     };
@@ -142,23 +143,25 @@ fn walk(
     let branch = if last { "└─ " } else { "├─ " };
     let _ = writeln!(out, "{prefix}{branch}{}", node_line(g, n));
     let child_prefix = format!("{prefix}{}", if last { "   " } else { "│  " });
-    let children: Vec<usize> = g.procs[n]
-        .children
-        .iter()
-        .copied()
+    let children: Vec<usize> = g
+        .children(n)
         .filter(|&c| keep.is_none_or(|k| k[c]))
         .collect();
     // A fabricated parent chain can be arbitrarily deep (or, with --focus, cyclic): the
     // recursion stops at MAX_TREE_DEPTH whatever --depth says, instead of overflowing the stack.
     let capped = depth >= MAX_TREE_DEPTH;
     let deeper = !capped && max.is_none_or(|m| depth < m);
-    for &e in &g.procs[n].edges {
+    for e in g.edges_of(n) {
         let bar = if children.is_empty() || !deeper {
             "   "
         } else {
             "│  "
         };
-        let _ = writeln!(out, "{child_prefix}{bar}{}", edge_line(&g.edges[e]));
+        let _ = writeln!(
+            out,
+            "{child_prefix}{bar}{}",
+            edge_line(&g.edges[e], g.edge_evidence(e).len())
+        );
     }
     if !deeper {
         if !children.is_empty() {
@@ -211,16 +214,14 @@ pub fn json<'a>(
             let p = &g.procs[i];
             JsonProc {
                 node: p,
-                children: p
-                    .children
-                    .iter()
-                    .map(|&c| g.procs[c].entity_id.as_ref())
+                children: g
+                    .children(i)
+                    .map(|c| g.procs[c].entity_id.as_ref())
                     .collect(),
-                connections: p.edges.iter().map(|&e| &g.edges[e]).collect(),
-                evidence: p
-                    .evidence
-                    .iter()
-                    .filter_map(|&ev| cursor.event(ev))
+                connections: g.edges_of(i).map(|e| &g.edges[e]).collect(),
+                evidence: g
+                    .evidence(i)
+                    .filter_map(|ev| cursor.event(ev))
                     .map(|e| format!("{}#{}", e.prov.file, e.record_id))
                     .collect(),
             }
