@@ -13,7 +13,7 @@
 
 pub mod render;
 
-use crate::event::{Direction, Event, Kind, LocalSide, Text, basename, synthetic_id};
+use crate::event::{Direction, Event, Kind, LocalSide, Process, Text, basename, synthetic_id};
 use crate::normalize::norm_ip;
 use crate::store::EventStore;
 use crate::time::Ts;
@@ -453,8 +453,18 @@ impl HostGraph {
         i
     }
 
-    fn blank(entity_id: Text, pid: Option<u64>, image: Text, t: Ts, origin: Origin) -> ProcNode {
-        ProcNode {
+    /// A new node known only by its id, PID and image (the host's copy of the text; empty when
+    /// unknown), first seen at `t`.
+    fn add_node(
+        &mut self,
+        entity_id: Text,
+        pid: Option<u64>,
+        image: Option<&Text>,
+        t: Ts,
+        origin: Origin,
+    ) -> usize {
+        let image = image.map(|s| self.share(s)).unwrap_or_default();
+        self.new_node(ProcNode {
             entity_id,
             pid,
             image,
@@ -467,7 +477,15 @@ impl HostGraph {
             parent: None,
             parent_entity_id: None,
             first_seen: t,
-        }
+        })
+    }
+
+    /// A placeholder for the parent a process start names but that was not logged, filled
+    /// from the child's `Parent*` fields.
+    fn placeholder_parent(&mut self, id: Text, pid: Option<u64>, p: &Process, t: Ts) -> usize {
+        let n = self.add_node(id, pid, p.parent_image.as_ref(), t, Origin::Placeholder);
+        self.procs[n].command_line = self.share_opt(&p.parent_command_line);
+        n
     }
 
     /// The process instance with this PID alive at `t`: it held the PID at or before `t` (its
@@ -550,16 +568,13 @@ impl HostGraph {
                             }
                             n
                         }
-                        None => {
-                            let image = self.share(&p.image);
-                            self.new_node(Self::blank(
-                                eid.clone(),
-                                p.pid,
-                                image,
-                                e.time,
-                                Origin::Logged,
-                            ))
-                        }
+                        None => self.add_node(
+                            eid.clone(),
+                            p.pid,
+                            Some(&p.image),
+                            e.time,
+                            Origin::Logged,
+                        ),
                     },
                 };
                 let (had_start, had_pid) = (self.procs[n].start.is_some(), self.procs[n].pid);
@@ -610,18 +625,7 @@ impl HostGraph {
                 let parent = if let Some(peid) = &p.parent_entity_id {
                     Some(match self.by_entity.get(&**peid).copied() {
                         Some(pn) => pn,
-                        None => {
-                            let image = self.share_opt(&p.parent_image).unwrap_or_default();
-                            let mut b = Self::blank(
-                                peid.clone(),
-                                p.parent_pid,
-                                image,
-                                e.time,
-                                Origin::Placeholder,
-                            );
-                            b.command_line = self.share_opt(&p.parent_command_line);
-                            self.new_node(b)
-                        }
+                        None => self.placeholder_parent(peid.clone(), p.parent_pid, p, e.time),
                     })
                 } else if p
                     .entity_id
@@ -636,18 +640,12 @@ impl HostGraph {
                             .filter(|_| pname.is_none())
                     }) {
                         Some(pn) => Some(pn),
-                        None => {
-                            let image = self.share_opt(&p.parent_image).unwrap_or_default();
-                            let mut b = Self::blank(
-                                synthetic_id(&e.host, ppid, e.time).into(),
-                                Some(ppid),
-                                image,
-                                e.time,
-                                Origin::Placeholder,
-                            );
-                            b.command_line = self.share_opt(&p.parent_command_line);
-                            Some(self.new_node(b))
-                        }
+                        None => Some(self.placeholder_parent(
+                            synthetic_id(&e.host, ppid, e.time).into(),
+                            Some(ppid),
+                            p,
+                            e.time,
+                        )),
                     }
                 } else {
                     None
@@ -691,16 +689,13 @@ impl HostGraph {
                 let n = match &net.entity_id {
                     Some(eid) => match self.by_entity.get(&**eid).copied() {
                         Some(n) => n,
-                        None => {
-                            let image = self.share(&net.image);
-                            self.new_node(Self::blank(
-                                eid.clone(),
-                                net.pid,
-                                image,
-                                e.time,
-                                Origin::Placeholder,
-                            ))
-                        }
+                        None => self.add_node(
+                            eid.clone(),
+                            net.pid,
+                            Some(&net.image),
+                            e.time,
+                            Origin::Placeholder,
+                        ),
                     },
                     None => {
                         let name = basename(&net.image);
@@ -716,16 +711,13 @@ impl HostGraph {
                                 });
                                 match syn {
                                     Some(s) => s,
-                                    None => {
-                                        let image = self.share(&net.image);
-                                        self.new_node(Self::blank(
-                                            synthetic_id(&e.host, pid, e.time).into(),
-                                            net.pid,
-                                            image,
-                                            e.time,
-                                            Origin::Synthetic,
-                                        ))
-                                    }
+                                    None => self.add_node(
+                                        synthetic_id(&e.host, pid, e.time).into(),
+                                        net.pid,
+                                        Some(&net.image),
+                                        e.time,
+                                        Origin::Synthetic,
+                                    ),
                                 }
                             }
                         }
