@@ -208,10 +208,10 @@ fn key_node(host: &str, graph: &Graph, idx: &[usize]) -> Option<usize> {
     let hg = graph.host(host)?;
     let nodes: Vec<usize> = idx
         .iter()
-        .filter_map(|&i| graph.resolved.get(i).and_then(|r| r.node()))
+        .filter_map(|&i| graph.resolved(i).and_then(|r| r.node()))
         .collect();
-    let last_node = graph.resolved.get(last)?.node()?;
-    match hg.procs[last_node].parent {
+    let last_node = graph.resolved(last)?.node()?;
+    match hg.parent(last_node) {
         Some(p) if nodes.contains(&p) => Some(p),
         _ => Some(last_node),
     }

@@ -43,7 +43,7 @@ impl<'a> EcsContext<'a> {
 }
 
 /// What a document takes from the graph: its node, its parent node, `host.uptime`.
-type GraphView<'a> = (Option<&'a ProcNode>, Option<&'a ProcNode>, Option<f64>);
+type GraphView<'a> = (Option<ProcNode<'a>>, Option<ProcNode<'a>>, Option<f64>);
 
 /// One event as ECS fields.
 pub struct EcsDoc<'a> {
@@ -59,10 +59,10 @@ pub struct EcsDoc<'a> {
 
 fn split_args<'c>(
     cell: &'c OnceCell<Vec<OwnedValue>>,
-    node: Option<&ProcNode>,
+    node: Option<ProcNode<'_>>,
 ) -> &'c [OwnedValue] {
     cell.get_or_init(|| {
-        node.and_then(|p| p.command_line.as_deref())
+        node.and_then(|p| p.command_line)
             .map(|c| {
                 split_command_line(c)
                     .into_iter()
@@ -96,22 +96,22 @@ impl<'a> EcsDoc<'a> {
     fn graph_view(&self) -> &GraphView<'a> {
         self.graph_view.get_or_init(|| {
             let (ev, graph) = (self.ev, self.graph);
-            let r = graph.resolved.get(self.i).copied().unwrap_or_default();
+            let r = graph.resolved(self.i).unwrap_or_default();
             let hg = graph.host(&ev.host);
-            let node = r.node().and_then(|n| hg.map(|h| &h.procs[n]));
+            let node = r.node().and_then(|n| hg.and_then(|h| h.get_proc(n)));
             let parent = r
                 .parent()
                 .or_else(|| node.and_then(|p| p.parent))
-                .and_then(|n| hg.map(|h| &h.procs[n]));
+                .and_then(|n| hg.and_then(|h| h.get_proc(n)));
             (node, parent, hg.and_then(|h| h.uptime(ev.time)))
         })
     }
 
-    fn node(&self) -> Option<&'a ProcNode> {
+    fn node(&self) -> Option<ProcNode<'a>> {
         self.graph_view().0
     }
 
-    fn parent(&self) -> Option<&'a ProcNode> {
+    fn parent(&self) -> Option<ProcNode<'a>> {
         self.graph_view().1
     }
 
@@ -124,27 +124,21 @@ impl<'a> EcsDoc<'a> {
             Kind::ProcessStart(p) => Some(p.image.as_ref()),
             Kind::ProcessEnd(p) if !p.image.is_empty() => Some(p.image.as_ref()),
             Kind::Network(n) if !n.image.is_empty() => Some(n.image.as_ref()),
-            _ => self
-                .node()
-                .map(|n| n.image.as_ref())
-                .filter(|s| !s.is_empty()),
+            _ => self.node().map(|n| n.image).filter(|s| !s.is_empty()),
         }
     }
 
     fn command_line(&self) -> Option<&'a str> {
         match &self.ev.kind {
             Kind::ProcessStart(p) => p.command_line.as_deref(),
-            _ => self.node().and_then(|n| n.command_line.as_deref()),
+            _ => self.node().and_then(|n| n.command_line),
         }
     }
 
     fn parent_executable(&self) -> Option<&'a str> {
         match &self.ev.kind {
             Kind::ProcessStart(p) if p.parent_image.is_some() => p.parent_image.as_deref(),
-            _ => self
-                .parent()
-                .map(|n| n.image.as_ref())
-                .filter(|s| !s.is_empty()),
+            _ => self.parent().map(|n| n.image).filter(|s| !s.is_empty()),
         }
     }
 
@@ -153,18 +147,15 @@ impl<'a> EcsDoc<'a> {
             Kind::ProcessStart(p) if p.parent_command_line.is_some() => {
                 p.parent_command_line.as_deref()
             }
-            _ => self.parent().and_then(|n| n.command_line.as_deref()),
+            _ => self.parent().and_then(|n| n.command_line),
         }
     }
 
     fn user(&self) -> Option<&'a str> {
         match &self.ev.kind {
             Kind::ProcessStart(p) => p.user.as_deref(),
-            Kind::Network(n) => n
-                .user
-                .as_deref()
-                .or(self.node().and_then(|n| n.user.as_deref())),
-            _ => self.node().and_then(|n| n.user.as_deref()),
+            Kind::Network(n) => n.user.as_deref().or(self.node().and_then(|n| n.user)),
+            _ => self.node().and_then(|n| n.user),
         }
     }
 }
@@ -207,7 +198,7 @@ impl Document for EcsDoc<'_> {
             "host.os.family" => s("windows"),
             "host.uptime" => self.uptime().map(Value::Float),
             "process.entity_id" => match (&ev.kind, self.node()) {
-                (_, Some(n)) => s(&n.entity_id),
+                (_, Some(n)) => s(n.entity_id),
                 (Kind::ProcessStart(p), None) => os(p.entity_id.as_deref()),
                 _ => None,
             },
@@ -229,9 +220,9 @@ impl Document for EcsDoc<'_> {
             "process.parent.entity_id" => match &ev.kind {
                 Kind::ProcessStart(p) => os(self
                     .parent()
-                    .map(|n| n.entity_id.as_ref())
+                    .map(|n| n.entity_id)
                     .or(p.parent_entity_id.as_deref())),
-                _ => os(self.parent().map(|n| n.entity_id.as_ref())),
+                _ => os(self.parent().map(|n| n.entity_id)),
             },
             "process.parent.pid" => match &ev.kind {
                 Kind::ProcessStart(p) => int(p.parent_pid.or(self.parent().and_then(|n| n.pid))),

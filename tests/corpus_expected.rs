@@ -69,12 +69,12 @@ fn exactly_the_expected_findings_in_the_whole_corpus() {
     // The MMC finding carries all three cmd children and the whoami grandchild as context.
     let f = &r.findings[0];
     let h = r.graph.host(&f.host).unwrap();
-    let key = &h.procs[f.key_node.unwrap()];
+    let key = h.proc(f.key_node.unwrap());
     assert_eq!(key.pid, Some(3572));
     let cmds: Vec<&str> = h
         .descendants(f.key_node.unwrap())
         .iter()
-        .filter_map(|&d| h.procs[d].command_line.as_deref())
+        .filter_map(|&d| h.proc(d).command_line)
         .collect();
     assert_eq!(cmds.len(), 4, "{cmds:?}");
     assert!(cmds.iter().any(|c| c.contains("whoami /all 1>")));

@@ -171,7 +171,7 @@ fn hundreds_of_thousands_of_processes_on_one_host() {
     let events = EventStore::from_events(&events);
     let g = Graph::build(&events);
     let h = g.host("BIG").unwrap();
-    assert_eq!(h.procs.len(), n as usize);
+    assert_eq!(h.proc_count(), n as usize);
     let root = h.node("{00000000-0000-0000-0000-000000000001}").unwrap();
     assert!(h.descendants(root).len() > 100_000);
     let text = dcomhunt::graph::render::text(h, &Default::default());

@@ -33,7 +33,7 @@ fn check_tree(name: &str, h: &HostGraph, sc: &Scenario, f: &TreeFact, errs: &mut
         errs.push(format!("{name}: no process {} on {}", f.process, f.host));
         return;
     };
-    let p = &h.procs[n];
+    let p = h.proc(n);
     let mut bad = |what: &str, got: String, want: String| {
         if got != want {
             errs.push(format!(
@@ -46,7 +46,7 @@ fn check_tree(name: &str, h: &HostGraph, sc: &Scenario, f: &TreeFact, errs: &mut
         bad(
             "parent image",
             p.parent
-                .map(|x| h.procs[x].image.to_lowercase())
+                .map(|x| h.proc(x).image.to_lowercase())
                 .unwrap_or_default(),
             img.to_lowercase(),
         );
@@ -54,7 +54,7 @@ fn check_tree(name: &str, h: &HostGraph, sc: &Scenario, f: &TreeFact, errs: &mut
     if let Some(ph) = f.parent_placeholder {
         let got = p
             .parent
-            .is_some_and(|x| h.procs[x].origin == dcomhunt::graph::Origin::Placeholder);
+            .is_some_and(|x| h.proc(x).origin == dcomhunt::graph::Origin::Placeholder);
         bad("parent placeholder", got.to_string(), ph.to_string());
     }
     if let Some(c) = f.children {
@@ -68,7 +68,7 @@ fn check_tree(name: &str, h: &HostGraph, sc: &Scenario, f: &TreeFact, errs: &mut
         );
     }
     let edge_ix = h.edges_of(n).next();
-    let edge = edge_ix.map(|e| &h.edges[e]);
+    let edge = edge_ix.map(|e| h.edge(e));
     let port = |x: Option<u16>| x.map(|v| v.to_string()).unwrap_or_default();
     if let Some(c) = f.edge_evidence {
         bad(
@@ -174,10 +174,10 @@ fn security_only_host_gets_the_same_tree_shape_as_its_sysmon_twin() {
         let mut names: Vec<String> = h
             .descendants(k)
             .iter()
-            .map(|&d| h.procs[d].name().to_lowercase())
+            .map(|&d| h.proc(d).name().to_lowercase())
             .collect();
-        names.insert(0, h.procs[k].name().to_lowercase());
-        let parent = h.procs[k].parent.map(|p| h.procs[p].name().to_lowercase());
+        names.insert(0, h.proc(k).name().to_lowercase());
+        let parent = h.parent(k).map(|p| h.proc(p).name().to_lowercase());
         (parent, names, h.edges_of(k).len())
     };
     for chain in ["mmc", "mshta", "rpc"] {

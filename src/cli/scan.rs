@@ -423,13 +423,13 @@ pub fn finding_json(f: &Finding, r: &ScanResult) -> serde_json::Value {
         })
         .collect();
     let hg = r.graph.host(&f.host);
-    let key = f.key_node.and_then(|n| hg.map(|h| &h.procs[n]));
+    let key = f.key_node.and_then(|n| hg.and_then(|h| h.get_proc(n)));
     // The key process's connections, as the tree shows them.
     let connections: Vec<serde_json::Value> = match (f.key_node, hg) {
         (Some(n), Some(h)) => h
             .edges_of(n)
             .map(|e| {
-                let ed = &h.edges[e];
+                let ed = h.edge(e);
                 serde_json::json!({
                     "direction": ed.direction.as_str(),
                     "transport": ed.transport,
@@ -449,7 +449,7 @@ pub fn finding_json(f: &Finding, r: &ScanResult) -> serde_json::Value {
             .descendants(n)
             .into_iter()
             .map(|c| {
-                let p = &h.procs[c];
+                let p = h.proc(c);
                 serde_json::json!({"entity_id": p.entity_id, "pid": p.pid, "image": p.image, "command_line": p.command_line, "start": p.start})
             })
             .collect(),
@@ -485,7 +485,7 @@ pub fn context_events(f: &Finding, r: &ScanResult) -> Vec<usize> {
         nodes.extend(h.descendants(k));
     }
     for &i in &f.events {
-        if let Some(n) = r.graph.resolved.get(i).and_then(|x| x.node()) {
+        if let Some(n) = r.graph.resolved(i).and_then(|x| x.node()) {
             nodes.insert(n);
         }
     }
@@ -509,12 +509,12 @@ pub fn findings_table(fs: &[Finding], r: &ScanResult, w: &Window) -> Table {
     for f in fs {
         let key = f
             .key_node
-            .and_then(|n| r.graph.host(&f.host).map(|h| &h.procs[n]))
+            .and_then(|n| r.graph.host(&f.host).and_then(|h| h.get_proc(n)))
             .map(|p| {
                 format!(
                     "[{}] {}",
                     crate::display::or_unknown(p.pid),
-                    p.command_line.as_deref().unwrap_or(&p.image)
+                    p.command_line.unwrap_or(p.image)
                 )
             })
             .unwrap_or_default();

@@ -40,9 +40,9 @@ pub fn select(g: &HostGraph, sel: &str) -> Vec<usize> {
     } else {
         format!("{{{lower}}}")
     };
-    (0..g.procs.len())
+    (0..g.proc_count())
         .filter(|&i| {
-            let p = &g.procs[i];
+            let p = g.proc(i);
             *p.entity_id == *lower
                 || *p.entity_id == *braced
                 || s.parse::<u64>().ok().is_some_and(|pid| p.pid == Some(pid))
@@ -102,7 +102,7 @@ pub fn run(a: TreeArgs, quiet: bool) -> Result<i32> {
                 let keep = if focus.is_empty() {
                     None
                 } else {
-                    let mut k = vec![false; h.procs.len()];
+                    let mut k = vec![false; h.proc_count()];
                     for &f in &focus {
                         k[f] = true;
                         h.ancestors(f).into_iter().for_each(|x| k[x] = true);

@@ -12,15 +12,19 @@
 //! - Boots: boot markers, and Sysmon 1 of `services.exe`.
 
 pub mod render;
+pub mod strings;
 
-use crate::event::{Direction, Event, Kind, LocalSide, Process, Text, basename, synthetic_id};
+use crate::event::{Direction, Event, Kind, LocalSide, Process, basename, synthetic_id};
 use crate::normalize::norm_ip;
 use crate::store::EventStore;
 use crate::time::Ts;
+use hashbrown::HashTable;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use strings::{Str, Strings};
 
 /// Sysmon 3 and 5156 records of one connection are merged when they are at most this far apart.
 pub const MERGE_WINDOW_TICKS: i64 = 30 * 10_000_000;
@@ -39,44 +43,80 @@ pub enum Origin {
     Synthetic,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct ProcNode {
-    pub entity_id: Text,
+/// A process as the graph stores it: texts as numbers in the host's [`Strings`], the parent
+/// as a `u32` (see [`ProcNode`] for the fields).
+#[derive(Debug, Clone)]
+struct Node {
+    entity_id: Str,
+    pid: Option<u64>,
+    image: Str,
+    command_line: Str,
+    user: Str,
+    hashes: Str,
+    start: Option<Ts>,
+    end: Option<Ts>,
+    origin: Origin,
+    parent: u32,
+    parent_entity_id: Str,
+    first_seen: Ts,
+}
+
+/// One process of a host graph, as read through [`HostGraph::proc`].
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct ProcNode<'a> {
+    pub entity_id: &'a str,
     pub pid: Option<u64>,
-    pub image: Text,
-    pub command_line: Option<Text>,
-    pub user: Option<Text>,
-    pub hashes: Option<Text>,
+    pub image: &'a str,
+    pub command_line: Option<&'a str>,
+    pub user: Option<&'a str>,
+    pub hashes: Option<&'a str>,
     pub start: Option<Ts>,
     pub end: Option<Ts>,
     pub origin: Origin,
     #[serde(skip)]
     pub parent: Option<usize>,
-    pub parent_entity_id: Option<Text>,
+    pub parent_entity_id: Option<&'a str>,
     /// First time the node was seen at all (its start, or the first event that named it).
     pub first_seen: Ts,
 }
 
-impl ProcNode {
+impl ProcNode<'_> {
     pub fn name(&self) -> &str {
-        basename(&self.image)
+        basename(self.image)
     }
+}
 
+impl Node {
     /// Alive at `t`: started at or before (or start unknown) and not ended before.
     fn alive_at(&self, t: Ts) -> bool {
         self.start.is_none_or(|s| s <= t) && self.end.is_none_or(|e| e >= t)
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct NetEdge {
+/// A connection as the graph stores it (see [`NetEdge`] for the fields).
+#[derive(Debug, Clone)]
+struct Edge {
+    proc: u32,
+    direction: Direction,
+    local_side: LocalSide,
+    transport: Str,
+    local_ip: Str,
+    local_port: Option<u16>,
+    remote_ip: Str,
+    remote_port: Option<u16>,
+    time: Ts,
+}
+
+/// One connection of a host graph, as read through [`HostGraph::edge`].
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct NetEdge<'a> {
     #[serde(skip)]
     pub proc: usize,
     pub direction: Direction,
-    pub transport: Text,
-    pub local_ip: Text,
+    pub transport: &'a str,
+    pub local_ip: &'a str,
     pub local_port: Option<u16>,
-    pub remote_ip: Text,
+    pub remote_ip: &'a str,
     pub remote_port: Option<u16>,
     pub local_side: LocalSide,
     /// The earliest record's time.
@@ -153,8 +193,8 @@ pub struct BootMark {
 #[derive(Debug, Default)]
 pub struct HostGraph {
     pub host: Arc<str>,
-    pub procs: Vec<ProcNode>,
-    pub edges: Vec<NetEdge>,
+    procs: Vec<Node>,
+    edges: Vec<Edge>,
     /// Boot markers in time order.
     pub boots: Vec<BootMark>,
     /// Per node: its children, its connections (edge indexes), the events behind it (start,
@@ -164,21 +204,22 @@ pub struct HostGraph {
     node_evidence: Lists,
     /// Per edge: the events behind it.
     edge_evidence: Lists,
-    by_entity: HashMap<Text, usize, foldhash::fast::RandomState>,
+    /// Every text the nodes and edges hold (images, command lines, users, addresses…), once.
+    strings: Strings,
+    /// Entity id (a text in `strings`) → node. A node merged from Sysmon 1 and 4688 is found
+    /// by both ids.
+    by_entity: HashTable<(Str, u32)>,
     /// PID → nodes with that PID, in creation order.
     /// While building; then packed into `pids` and `pid_nodes`.
     by_pid: HashMap<u64, Vec<u32>, foldhash::fast::RandomState>,
     /// Built: the PIDs in order, and per PID its nodes (as in `by_pid`).
     pids: Vec<u64>,
     pid_nodes: Lists,
-    /// While building: one copy of each text the nodes and edges hold (images, command lines,
-    /// users, addresses…). Events decoded from different batches carry their own copies of the
-    /// same text; a host's graph keeps one.
-    texts: HashSet<Text, foldhash::fast::RandomState>,
 }
 
-/// What the graph resolved for one event. Kept for every event, so packed: node and edge
-/// indexes as `u32` with `u32::MAX` for none (a host graph never holds 4 billion nodes).
+/// What the graph resolved for one event: node, parent and edge indexes as `u32` with
+/// `u32::MAX` for none (a host graph never holds 4 billion nodes). The graph keeps one for
+/// every event, in 8 bytes (see `Resolved::pack_pair`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Resolved {
     node: u32,
@@ -206,7 +247,41 @@ fn unpack(i: u32) -> Option<usize> {
     (i != NONE).then_some(i as usize)
 }
 
+/// Marks the second half of a packed [`Resolved`] as an edge (else a parent).
+const EDGE_TAG: u32 = 1 << 31;
+
 impl Resolved {
+    /// Packed into 8 bytes: the node, then the parent or the edge (an event has one or the
+    /// other: process starts a parent, network events an edge), the edge marked by
+    /// [`EDGE_TAG`]. Parents and edges from 2^31 - 1 on (never in a host graph, which would
+    /// need billions of events of one host) read back as none.
+    fn pack_pair(self) -> u64 {
+        let second = if self.edge != NONE {
+            if self.edge < EDGE_TAG - 1 {
+                self.edge | EDGE_TAG
+            } else {
+                NONE
+            }
+        } else if self.parent < EDGE_TAG {
+            self.parent
+        } else {
+            NONE
+        };
+        u64::from(self.node) | (u64::from(second) << 32)
+    }
+
+    fn unpack_pair(p: u64) -> Resolved {
+        let (node, second) = (p as u32, (p >> 32) as u32);
+        let (parent, edge) = if second == NONE {
+            (NONE, NONE)
+        } else if second & EDGE_TAG != 0 {
+            (NONE, second & !EDGE_TAG)
+        } else {
+            (second, NONE)
+        };
+        Resolved { node, parent, edge }
+    }
+
     /// The node the event is about (the process started, ended, or owning the connection).
     pub fn node(&self) -> Option<usize> {
         unpack(self.node)
@@ -226,8 +301,11 @@ impl Resolved {
 #[derive(Debug, Default)]
 pub struct Graph {
     pub hosts: BTreeMap<Arc<str>, HostGraph>,
-    /// Per event (same index as the event list): what it resolved to.
-    pub resolved: Vec<Resolved>,
+    /// Per event (same index as the event list): what it resolved to, packed by
+    /// [`Resolved::pack_pair`] into 8 bytes. Atomic only so that each host's build, running on
+    /// the thread pool, writes its own events' entries in place (no per-host copy gathered
+    /// and scattered afterwards); once built it is only read.
+    resolved: Vec<AtomicU64>,
 }
 
 impl Graph {
@@ -243,8 +321,9 @@ impl Graph {
             let Some(h) = events.host_id(i) else { break };
             per_host[h as usize].push(i as u32);
         }
-        // Each host's graph and what each of its events resolved to, in its events' order.
-        let built: Vec<(usize, HostGraph, Vec<Resolved>)> = per_host
+        let none = Resolved::default().pack_pair();
+        let resolved: Vec<AtomicU64> = (0..events.len()).map(|_| AtomicU64::new(none)).collect();
+        let built: Vec<HostGraph> = per_host
             .into_par_iter()
             .enumerate()
             .filter(|(_, idx)| !idx.is_empty())
@@ -254,39 +333,28 @@ impl Graph {
                     ..HostGraph::default()
                 };
                 let mut c = events.cursor();
-                let res = idx
-                    .iter()
-                    .map(|&i| match c.event(i as usize) {
-                        Some(e) => hg.add(i as usize, &e),
-                        None => Resolved::default(),
-                    })
-                    .collect();
+                for &i in &idx {
+                    if let Some(e) = c.event(i as usize) {
+                        let r = hg.add(i as usize, &e);
+                        resolved[i as usize].store(r.pack_pair(), Ordering::Relaxed);
+                    }
+                }
                 drop(idx);
                 hg.shrink();
-                (k, hg, res)
+                hg
             })
             .collect();
-        // Scattered back into the total order: each host's results are taken in turn as its
-        // events come.
-        let mut by_id: Vec<std::vec::IntoIter<Resolved>> = (0..events.hosts().len())
-            .map(|_| Vec::new().into_iter())
-            .collect();
-        let mut g = Graph {
-            hosts: BTreeMap::new(),
-            resolved: Vec::with_capacity(events.len()),
-        };
-        for (k, hg, res) in built {
-            by_id[k] = res.into_iter();
-            g.hosts.insert(hg.host.clone(), hg);
+        Graph {
+            hosts: built.into_iter().map(|hg| (hg.host.clone(), hg)).collect(),
+            resolved,
         }
-        for i in 0..events.len() {
-            let r = events
-                .host_id(i)
-                .and_then(|h| by_id[h as usize].next())
-                .unwrap_or_default();
-            g.resolved.push(r);
-        }
-        g
+    }
+
+    /// What event `i` resolved to (`None` past the last event).
+    pub fn resolved(&self, i: usize) -> Option<Resolved> {
+        self.resolved
+            .get(i)
+            .map(|r| Resolved::unpack_pair(r.load(Ordering::Relaxed)))
     }
 
     pub fn host(&self, host: &str) -> Option<&HostGraph> {
@@ -294,14 +362,14 @@ impl Graph {
     }
 
     /// The node an event resolved to.
-    pub fn node_of(&self, events: &EventStore, i: usize) -> Option<&ProcNode> {
-        let n = self.resolved.get(i)?.node()?;
-        Some(&self.hosts.get(&**events.host(i)?)?.procs[n])
+    pub fn node_of(&self, events: &EventStore, i: usize) -> Option<ProcNode<'_>> {
+        let n = self.resolved(i)?.node()?;
+        self.hosts.get(&**events.host(i)?)?.get_proc(n)
     }
 
-    pub fn parent_of(&self, events: &EventStore, i: usize) -> Option<&ProcNode> {
-        let n = self.resolved.get(i)?.parent()?;
-        Some(&self.hosts.get(&**events.host(i)?)?.procs[n])
+    pub fn parent_of(&self, events: &EventStore, i: usize) -> Option<ProcNode<'_>> {
+        let n = self.resolved(i)?.parent()?;
+        self.hosts.get(&**events.host(i)?)?.get_proc(n)
     }
 }
 
@@ -323,29 +391,121 @@ impl HostGraph {
         self.node_edges.pack();
         self.node_evidence.pack();
         self.edge_evidence.pack();
-        self.by_entity.shrink_to_fit();
+        let (strings, by_entity) = (&self.strings, &mut self.by_entity);
+        by_entity.shrink_to_fit(|&(k, _)| strings.hash(strings.text(k)));
         let mut by_pid: Vec<(u64, Vec<u32>)> =
             std::mem::take(&mut self.by_pid).into_iter().collect();
         by_pid.sort_unstable_by_key(|p| p.0);
         self.pids = by_pid.iter().map(|p| p.0).collect();
         self.pid_nodes.open = by_pid.into_iter().map(|p| p.1).collect();
         self.pid_nodes.pack();
-        self.texts = HashSet::default();
+        self.strings.finish();
     }
 
-    /// The graph's copy of a text (see `texts`).
-    fn share(&mut self, s: &Text) -> Text {
-        match self.texts.get(&**s) {
-            Some(t) => t.clone(),
+    /// The number of a text in the host's `strings`.
+    fn share(&mut self, s: &str) -> Str {
+        self.strings.intern(s)
+    }
+
+    fn share_opt(&mut self, s: &Option<impl AsRef<str>>) -> Str {
+        match s {
+            Some(s) => self.strings.intern(s.as_ref()),
+            None => Str::NONE,
+        }
+    }
+
+    /// The node an entity id names.
+    fn entity(&self, id: &str) -> Option<usize> {
+        let strings = &self.strings;
+        self.by_entity
+            .find(strings.hash(id), |&(k, _)| strings.text(k) == id)
+            .map(|&(_, n)| n as usize)
+    }
+
+    /// Let `id` name node `n` (in place of any node it named before).
+    fn set_entity(&mut self, id: &str, n: usize) {
+        let k = self.strings.intern(id);
+        self.set_entity_str(k, n);
+    }
+
+    fn set_entity_str(&mut self, k: Str, n: usize) {
+        let strings = &self.strings;
+        let hash = strings.hash(strings.text(k));
+        match self.by_entity.find_mut(hash, |&(j, _)| j == k) {
+            Some(slot) => slot.1 = n as u32,
             None => {
-                self.texts.insert(s.clone());
-                s.clone()
+                self.by_entity
+                    .insert_unique(hash, (k, n as u32), |&(j, _)| strings.hash(strings.text(j)));
             }
         }
     }
 
-    fn share_opt(&mut self, s: &Option<Text>) -> Option<Text> {
-        s.as_ref().map(|s| self.share(s))
+    /// The number of processes (nodes).
+    pub fn proc_count(&self) -> usize {
+        self.procs.len()
+    }
+
+    /// The number of connections (edges).
+    pub fn edge_count(&self) -> usize {
+        self.edges.len()
+    }
+
+    /// Node `n`, or `None` past the last.
+    pub fn get_proc(&self, n: usize) -> Option<ProcNode<'_>> {
+        let p = self.procs.get(n)?;
+        let s = &self.strings;
+        Some(ProcNode {
+            entity_id: s.text(p.entity_id),
+            pid: p.pid,
+            image: s.text(p.image),
+            command_line: s.opt(p.command_line),
+            user: s.opt(p.user),
+            hashes: s.opt(p.hashes),
+            start: p.start,
+            end: p.end,
+            origin: p.origin,
+            parent: unpack(p.parent),
+            parent_entity_id: s.opt(p.parent_entity_id),
+            first_seen: p.first_seen,
+        })
+    }
+
+    /// Node `n` (an index from this graph: a node's parent or child, an event's resolution).
+    ///
+    /// # Panics
+    /// When `n` is not one of this graph's nodes.
+    pub fn proc(&self, n: usize) -> ProcNode<'_> {
+        self.get_proc(n).expect("node index from this host graph")
+    }
+
+    /// Connection `e` (an index from this graph).
+    ///
+    /// # Panics
+    /// When `e` is not one of this graph's edges.
+    pub fn edge(&self, e: usize) -> NetEdge<'_> {
+        let ed = &self.edges[e];
+        let s = &self.strings;
+        NetEdge {
+            proc: ed.proc as usize,
+            direction: ed.direction,
+            transport: s.text(ed.transport),
+            local_ip: s.text(ed.local_ip),
+            local_port: ed.local_port,
+            remote_ip: s.text(ed.remote_ip),
+            remote_port: ed.remote_port,
+            local_side: ed.local_side,
+            time: ed.time,
+        }
+    }
+
+    /// A node's parent.
+    pub fn parent(&self, n: usize) -> Option<usize> {
+        self.procs.get(n).and_then(|p| unpack(p.parent))
+    }
+
+    /// Image basename of a stored node.
+    fn name_of(&self, p: &Node) -> &str {
+        basename(self.strings.text(p.image))
     }
 
     /// The nodes that held a PID, in the order they took it (see `alive_pid`).
@@ -381,9 +541,7 @@ impl HostGraph {
     }
 
     pub fn node(&self, entity_id: &str) -> Option<usize> {
-        self.by_entity
-            .get(entity_id.to_ascii_lowercase().as_str())
-            .copied()
+        self.entity(&entity_id.to_ascii_lowercase())
     }
 
     /// The boot preceding `t` (latest marker at or before it).
@@ -400,7 +558,7 @@ impl HostGraph {
     /// Root nodes (no known parent), in start order.
     pub fn roots(&self) -> Vec<usize> {
         let mut r: Vec<usize> = (0..self.procs.len())
-            .filter(|&i| self.procs[i].parent.is_none())
+            .filter(|&i| self.procs[i].parent == NONE)
             .collect();
         r.sort_by_key(|&i| (self.procs[i].start.unwrap_or(self.procs[i].first_seen), i));
         r
@@ -412,7 +570,7 @@ impl HostGraph {
         let mut out = Vec::new();
         let mut seen: HashSet<usize> = HashSet::new();
         seen.insert(n);
-        while let Some(p) = self.procs[n].parent {
+        while let Some(p) = unpack(self.procs[n].parent) {
             if !seen.insert(p) {
                 break;
             }
@@ -440,9 +598,9 @@ impl HostGraph {
         out
     }
 
-    fn new_node(&mut self, node: ProcNode) -> usize {
+    fn new_node(&mut self, node: Node) -> usize {
         let i = self.procs.len();
-        self.by_entity.insert(node.entity_id.clone(), i);
+        self.set_entity_str(node.entity_id, i);
         if let Some(pid) = node.pid {
             self.by_pid.entry(pid).or_default().push(i as u32);
         }
@@ -453,37 +611,37 @@ impl HostGraph {
         i
     }
 
-    /// A new node known only by its id, PID and image (the host's copy of the text; empty when
-    /// unknown), first seen at `t`.
+    /// A new node known only by its id, PID and image (empty when unknown), first seen at `t`.
     fn add_node(
         &mut self,
-        entity_id: Text,
+        entity_id: &str,
         pid: Option<u64>,
-        image: Option<&Text>,
+        image: Option<&str>,
         t: Ts,
         origin: Origin,
     ) -> usize {
-        let image = image.map(|s| self.share(s)).unwrap_or_default();
-        self.new_node(ProcNode {
+        let image = image.map_or(Str::EMPTY, |s| self.share(s));
+        let entity_id = self.share(entity_id);
+        self.new_node(Node {
             entity_id,
             pid,
             image,
-            command_line: None,
-            user: None,
-            hashes: None,
+            command_line: Str::NONE,
+            user: Str::NONE,
+            hashes: Str::NONE,
             start: None,
             end: None,
             origin,
-            parent: None,
-            parent_entity_id: None,
+            parent: NONE,
+            parent_entity_id: Str::NONE,
             first_seen: t,
         })
     }
 
     /// A placeholder for the parent a process start names but that was not logged, filled
     /// from the child's `Parent*` fields.
-    fn placeholder_parent(&mut self, id: Text, pid: Option<u64>, p: &Process, t: Ts) -> usize {
-        let n = self.add_node(id, pid, p.parent_image.as_ref(), t, Origin::Placeholder);
+    fn placeholder_parent(&mut self, id: &str, pid: Option<u64>, p: &Process, t: Ts) -> usize {
+        let n = self.add_node(id, pid, p.parent_image.as_deref(), t, Origin::Placeholder);
         self.procs[n].command_line = self.share_opt(&p.parent_command_line);
         n
     }
@@ -509,7 +667,7 @@ impl HostGraph {
             return None;
         }
         if let Some(name) = name
-            && !n.name().eq_ignore_ascii_case(name)
+            && !self.name_of(n).eq_ignore_ascii_case(name)
         {
             return None;
         }
@@ -529,9 +687,9 @@ impl HostGraph {
                 break;
             }
             if n.origin == Origin::Logged
-                && n.entity_id.starts_with("syn:") != new_syn
+                && self.strings.text(n.entity_id).starts_with("syn:") != new_syn
                 && s.ticks_since(t) <= PROCESS_MERGE_TICKS
-                && n.name().eq_ignore_ascii_case(basename(image))
+                && self.name_of(n).eq_ignore_ascii_case(basename(image))
             {
                 return Some(c);
             }
@@ -540,11 +698,11 @@ impl HostGraph {
     }
 
     fn link(&mut self, child: usize, parent: usize) {
-        if child == parent || self.procs[child].parent.is_some() {
+        if child == parent || self.procs[child].parent != NONE {
             return;
         }
-        self.procs[child].parent = Some(parent);
-        self.procs[child].parent_entity_id = Some(self.procs[parent].entity_id.clone());
+        self.procs[child].parent = pack(parent);
+        self.procs[child].parent_entity_id = self.procs[parent].entity_id;
         self.children.push(parent, child);
     }
 
@@ -552,29 +710,27 @@ impl HostGraph {
         let mut r = Resolved::default();
         match &e.kind {
             Kind::ProcessStart(p) => {
-                let eid = p
-                    .entity_id
-                    .clone()
-                    .unwrap_or_else(|| synthetic_id(&e.host, p.pid.unwrap_or(0), e.time).into());
-                let n = match self.by_entity.get(&*eid).copied() {
+                let syn;
+                let eid: &str = match &p.entity_id {
+                    Some(id) => id,
+                    None => {
+                        syn = synthetic_id(&e.host, p.pid.unwrap_or(0), e.time);
+                        &syn
+                    }
+                };
+                let n = match self.entity(eid) {
                     Some(n) => n,
-                    None => match self.same_process(p.pid, &p.image, e.time, &eid) {
+                    None => match self.same_process(p.pid, &p.image, e.time, eid) {
                         // The same process logged by both Sysmon 1 and 4688: one node, the
                         // ProcessGuid as its id, both ids resolving to it.
                         Some(n) => {
-                            self.by_entity.insert(eid.clone(), n);
+                            self.set_entity(eid, n);
                             if !eid.starts_with("syn:") {
-                                self.procs[n].entity_id = eid.clone();
+                                self.procs[n].entity_id = self.share(eid);
                             }
                             n
                         }
-                        None => self.add_node(
-                            eid.clone(),
-                            p.pid,
-                            Some(&p.image),
-                            e.time,
-                            Origin::Logged,
-                        ),
+                        None => self.add_node(eid, p.pid, Some(&p.image), e.time, Origin::Logged),
                     },
                 };
                 let (had_start, had_pid) = (self.procs[n].start.is_some(), self.procs[n].pid);
@@ -586,8 +742,8 @@ impl HostGraph {
                     let node = &mut self.procs[n];
                     node.origin = Origin::Logged;
                     node.image = image;
-                    node.command_line = command_line.or(node.command_line.take());
-                    node.user = user.or(node.user.take());
+                    node.command_line = command_line.or(node.command_line);
+                    node.user = user.or(node.user);
                     node.hashes = hashes;
                     if node.start.is_none() {
                         node.start = Some(e.time);
@@ -623,9 +779,9 @@ impl HostGraph {
                 r.node = pack(n);
                 // Parent.
                 let parent = if let Some(peid) = &p.parent_entity_id {
-                    Some(match self.by_entity.get(&**peid).copied() {
+                    Some(match self.entity(peid) {
                         Some(pn) => pn,
-                        None => self.placeholder_parent(peid.clone(), p.parent_pid, p, e.time),
+                        None => self.placeholder_parent(peid, p.parent_pid, p, e.time),
                     })
                 } else if p
                     .entity_id
@@ -641,7 +797,7 @@ impl HostGraph {
                     }) {
                         Some(pn) => Some(pn),
                         None => Some(self.placeholder_parent(
-                            synthetic_id(&e.host, ppid, e.time).into(),
+                            &synthetic_id(&e.host, ppid, e.time),
                             Some(ppid),
                             p,
                             e.time,
@@ -652,7 +808,7 @@ impl HostGraph {
                 };
                 if let Some(pn) = parent {
                     if self.procs[pn].origin == Origin::Placeholder {
-                        if self.procs[pn].image.is_empty()
+                        if self.procs[pn].image == Str::EMPTY
                             && let Some(img) = &p.parent_image
                         {
                             self.procs[pn].image = self.share(img);
@@ -667,7 +823,7 @@ impl HostGraph {
             }
             Kind::ProcessEnd(p) => {
                 let n = match &p.entity_id {
-                    Some(eid) => self.by_entity.get(&**eid).copied(),
+                    Some(eid) => self.entity(eid),
                     None => p.pid.and_then(|pid| {
                         self.alive_pid(
                             pid,
@@ -687,10 +843,10 @@ impl HostGraph {
             }
             Kind::Network(net) => {
                 let n = match &net.entity_id {
-                    Some(eid) => match self.by_entity.get(&**eid).copied() {
+                    Some(eid) => match self.entity(eid) {
                         Some(n) => n,
                         None => self.add_node(
-                            eid.clone(),
+                            eid,
                             net.pid,
                             Some(&net.image),
                             e.time,
@@ -707,12 +863,12 @@ impl HostGraph {
                                 let syn = self.pid_list(pid).last().map(widen).filter(|&c| {
                                     let n = &self.procs[c];
                                     n.origin == Origin::Synthetic
-                                        && n.name().eq_ignore_ascii_case(name)
+                                        && self.name_of(n).eq_ignore_ascii_case(name)
                                 });
                                 match syn {
                                     Some(s) => s,
                                     None => self.add_node(
-                                        synthetic_id(&e.host, pid, e.time).into(),
+                                        &synthetic_id(&e.host, pid, e.time),
                                         net.pid,
                                         Some(&net.image),
                                         e.time,
@@ -747,11 +903,11 @@ impl HostGraph {
                 break;
             }
             if ed.direction == net.direction
-                && ed.transport == net.transport
+                && self.strings.text(ed.transport) == &*net.transport
                 && ed.local_port == net.local_port
                 && ed.remote_port == net.remote_port
-                && norm_ip(&ed.local_ip) == lip
-                && norm_ip(&ed.remote_ip) == rip
+                && norm_ip(self.strings.text(ed.local_ip)) == lip
+                && norm_ip(self.strings.text(ed.remote_ip)) == rip
             {
                 self.edge_evidence.push(ei, i);
                 return ei;
@@ -763,8 +919,8 @@ impl HostGraph {
             self.share(&net.local_ip),
             self.share(&net.remote_ip),
         );
-        self.edges.push(NetEdge {
-            proc: n,
+        self.edges.push(Edge {
+            proc: pack(n),
             direction: net.direction,
             transport,
             local_ip,
@@ -778,5 +934,64 @@ impl HostGraph {
         self.edge_evidence.push(ei, i);
         self.node_edges.push(n, ei);
         ei
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every shape `HostGraph::add` gives reads back the same after packing.
+    #[test]
+    fn resolved_packs_into_eight_bytes_and_back() {
+        let shapes = [
+            Resolved::default(),
+            Resolved {
+                node: 0,
+                parent: NONE,
+                edge: NONE,
+            },
+            Resolved {
+                node: 7,
+                parent: 3,
+                edge: NONE,
+            },
+            Resolved {
+                node: 7,
+                parent: NONE,
+                edge: 0,
+            },
+            Resolved {
+                node: 9,
+                parent: NONE,
+                edge: 123_456,
+            },
+            Resolved {
+                node: NONE - 1,
+                parent: EDGE_TAG - 1,
+                edge: NONE,
+            },
+            Resolved {
+                node: 1,
+                parent: NONE,
+                edge: EDGE_TAG - 2,
+            },
+        ];
+        for r in shapes {
+            assert_eq!(Resolved::unpack_pair(r.pack_pair()), r, "{r:?}");
+        }
+        // Out of the packed range: none, never another index.
+        let far = Resolved {
+            node: 1,
+            parent: NONE,
+            edge: EDGE_TAG,
+        };
+        assert_eq!(Resolved::unpack_pair(far.pack_pair()).edge(), None);
+        let far = Resolved {
+            node: 1,
+            parent: EDGE_TAG,
+            edge: NONE,
+        };
+        assert_eq!(Resolved::unpack_pair(far.pack_pair()).parent(), None);
     }
 }

@@ -22,7 +22,7 @@ fn hms(t: crate::time::Ts) -> String {
 }
 
 /// One connection's line; `records`: how many events are behind it.
-pub fn edge_line(e: &NetEdge, records: usize) -> String {
+pub fn edge_line(e: &NetEdge<'_>, records: usize) -> String {
     let ev = if records > 1 {
         format!(" ({records} records)")
     } else {
@@ -31,19 +31,19 @@ pub fn edge_line(e: &NetEdge, records: usize) -> String {
     match e.direction {
         Direction::Ingress => format!(
             "← {}:{} → :{} {} {}{}",
-            term(&e.remote_ip),
+            term(e.remote_ip),
             or_unknown(e.remote_port),
             or_unknown(e.local_port),
-            term(&e.transport),
+            term(e.transport),
             hms(e.time),
             ev
         ),
         Direction::Egress => format!(
             "→ {}:{} from :{} {} {}{}",
-            term(&e.remote_ip),
+            term(e.remote_ip),
             or_unknown(e.remote_port),
             or_unknown(e.local_port),
-            term(&e.transport),
+            term(e.transport),
             hms(e.time),
             ev
         ),
@@ -51,7 +51,7 @@ pub fn edge_line(e: &NetEdge, records: usize) -> String {
 }
 
 pub fn node_line(g: &HostGraph, n: usize) -> String {
-    let p = &g.procs[n];
+    let p = g.proc(n);
     let when = match p.start {
         Some(s) => s.iso(),
         None => format!("{:<28}", "(start not logged)"),
@@ -59,7 +59,7 @@ pub fn node_line(g: &HostGraph, n: usize) -> String {
     let pid = or_unknown(p.pid);
     let name = if p.image.is_empty() { "?" } else { p.name() };
     let mut s = format!("{when} [{pid}] {}", term(name));
-    if let Some(c) = &p.command_line {
+    if let Some(c) = p.command_line {
         let _ = write!(s, "  {}", term(c));
     }
     match p.origin {
@@ -88,7 +88,7 @@ pub fn text(g: &HostGraph, opts: &TreeOpts) -> String {
     let (roots, keep): (Vec<usize>, Option<Vec<bool>>) = if opts.focus.is_empty() {
         (g.roots(), None)
     } else {
-        let mut keep = vec![false; g.procs.len()];
+        let mut keep = vec![false; g.proc_count()];
         let mut roots = Vec::new();
         for &f in &opts.focus {
             keep[f] = true;
@@ -160,7 +160,7 @@ fn walk(
         let _ = writeln!(
             out,
             "{child_prefix}{bar}{}",
-            edge_line(&g.edges[e], g.edge_evidence(e).len())
+            edge_line(&g.edge(e), g.edge_evidence(e).len())
         );
     }
     if !deeper {
@@ -195,9 +195,9 @@ pub struct JsonHost<'a> {
 #[derive(Serialize)]
 pub struct JsonProc<'a> {
     #[serde(flatten)]
-    pub node: &'a super::ProcNode,
+    pub node: super::ProcNode<'a>,
     pub children: Vec<&'a str>,
-    pub connections: Vec<&'a NetEdge>,
+    pub connections: Vec<NetEdge<'a>>,
     /// Evidence records: `file#record_id`.
     pub evidence: Vec<String>,
 }
@@ -208,17 +208,14 @@ pub fn json<'a>(
     only: Option<&[bool]>,
 ) -> JsonHost<'a> {
     let mut cursor = events.cursor();
-    let processes = (0..g.procs.len())
+    let processes = (0..g.proc_count())
         .filter(|&i| only.is_none_or(|k| k[i]))
         .map(|i| {
-            let p = &g.procs[i];
+            let p = g.proc(i);
             JsonProc {
                 node: p,
-                children: g
-                    .children(i)
-                    .map(|c| g.procs[c].entity_id.as_ref())
-                    .collect(),
-                connections: g.edges_of(i).map(|e| &g.edges[e]).collect(),
+                children: g.children(i).map(|c| g.proc(c).entity_id).collect(),
+                connections: g.edges_of(i).map(|e| g.edge(e)).collect(),
                 evidence: g
                     .evidence(i)
                     .filter_map(|ev| cursor.event(ev))

@@ -172,11 +172,11 @@ impl<'a> Fields<'a> {
 
 /// The entity id of the graph node event `i` resolved to (fills in 5156's process).
 pub fn graph_entity_id<'a>(r: &'a ReportInput<'_>, host: &str, i: usize) -> Option<&'a str> {
-    let n = r.graph.resolved.get(i)?.node()?;
+    let n = r.graph.resolved(i)?.node()?;
     r.graph
         .host(host)
-        .and_then(|h| h.procs.get(n))
-        .map(|p| p.entity_id.as_ref())
+        .and_then(|h| h.get_proc(n))
+        .map(|p| p.entity_id)
 }
 
 fn done(t: TableOut, name: &'static str) -> Result<TableDone, ReportError> {
@@ -199,13 +199,13 @@ pub fn findings(
     let mut t = TableOut::create(dir, "findings", FINDINGS_COLUMNS, csv, jsonl)?;
     for (k, f) in r.findings.iter().enumerate() {
         let hg = r.graph.host(&f.host);
-        let key = f.key_node.and_then(|n| hg.and_then(|h| h.procs.get(n)));
+        let key = f.key_node.and_then(|n| hg.and_then(|h| h.get_proc(n)));
         let descendants: Vec<&str> = match (f.key_node, hg) {
             (Some(n), Some(h)) => h
                 .descendants(n)
                 .into_iter()
-                .filter_map(|c| h.procs.get(c))
-                .map(|p| p.command_line.as_deref().unwrap_or(&p.image))
+                .filter_map(|c| h.get_proc(c))
+                .map(|p| p.command_line.unwrap_or(p.image))
                 .collect(),
             _ => Vec::new(),
         };
@@ -221,10 +221,10 @@ pub fn findings(
             Cell::owned(f.first_time.iso()),
             Cell::owned(f.last_time.iso()),
             Cell::opt_str(f.remote.as_deref()),
-            Cell::opt_str(key.map(|p| p.entity_id.as_ref())),
+            Cell::opt_str(key.map(|p| p.entity_id)),
             Cell::opt_uint(key.and_then(|p| p.pid)),
-            Cell::opt_str(key.map(|p| p.image.as_ref())),
-            Cell::opt_str(key.and_then(|p| p.command_line.as_deref())),
+            Cell::opt_str(key.map(|p| p.image)),
+            Cell::opt_str(key.and_then(|p| p.command_line)),
             if descendants.is_empty() {
                 Cell::Null
             } else {
