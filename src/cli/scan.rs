@@ -391,7 +391,7 @@ fn write_reports(
 
 /// Indexes of the events in the window's hosts and times (events are decoded only when a time
 /// window is set).
-fn in_window(ev: &EventStore, w: &Window) -> Vec<usize> {
+fn in_window(ev: &EventStore, w: &Window) -> Vec<u32> {
     let timed = w.from.is_some() || w.to.is_some();
     let mut c = ev.cursor();
     (0..ev.len())
@@ -399,6 +399,7 @@ fn in_window(ev: &EventStore, w: &Window) -> Vec<usize> {
             ev.host(i).is_some_and(|h| w.host_ok(h))
                 && (!timed || c.event(i).is_some_and(|e| w.time_ok(e.time)))
         })
+        .map(|i| i as u32)
         .collect()
 }
 
@@ -629,7 +630,7 @@ pub fn timeline(a: TimelineArgs, quiet: bool) -> Result<i32> {
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut by_host: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     let ev = &r.loaded.events;
-    for i in in_window(ev, &w) {
+    for i in in_window(ev, &w).into_iter().map(|i| i as usize) {
         if let Some(h) = ev.host(i) {
             by_host.entry(h).or_default().push(i);
         }

@@ -11,6 +11,7 @@
 //!   same connection merge into one edge with both as evidence.
 //! - Boots: boot markers, and Sysmon 1 of `services.exe`.
 
+mod blocks;
 pub mod render;
 pub mod strings;
 
@@ -18,6 +19,7 @@ use crate::event::{Direction, Event, Kind, LocalSide, Process, basename, synthet
 use crate::normalize::norm_ip;
 use crate::store::EventStore;
 use crate::time::Ts;
+use blocks::Blocks;
 use hashbrown::HashTable;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -43,23 +45,29 @@ pub enum Origin {
     Synthetic,
 }
 
-/// A process as the graph stores it: texts as numbers in the host's [`Strings`], the parent
-/// as a `u32` (see [`ProcNode`] for the fields).
+/// A process as the graph stores it, in 64 bytes: texts as numbers in the host's [`Strings`],
+/// the parent as a `u32`, and which of PID, start and end are known as bits of `known` (see
+/// [`ProcNode`] for the fields).
 #[derive(Debug, Clone)]
 struct Node {
+    pid: u64,
+    start: Ts,
+    end: Ts,
+    first_seen: Ts,
     entity_id: Str,
-    pid: Option<u64>,
     image: Str,
     command_line: Str,
     user: Str,
     hashes: Str,
-    start: Option<Ts>,
-    end: Option<Ts>,
-    origin: Origin,
     parent: u32,
     parent_entity_id: Str,
-    first_seen: Ts,
+    origin: Origin,
+    known: u8,
 }
+
+const KNOWN_PID: u8 = 1;
+const KNOWN_START: u8 = 2;
+const KNOWN_END: u8 = 4;
 
 /// One process of a host graph, as read through [`HostGraph::proc`].
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -87,9 +95,58 @@ impl ProcNode<'_> {
 }
 
 impl Node {
+    fn new(entity_id: Str, pid: Option<u64>, image: Str, first_seen: Ts, origin: Origin) -> Node {
+        let mut n = Node {
+            pid: 0,
+            start: Ts(0),
+            end: Ts(0),
+            first_seen,
+            entity_id,
+            image,
+            command_line: Str::NONE,
+            user: Str::NONE,
+            hashes: Str::NONE,
+            parent: NONE,
+            parent_entity_id: Str::NONE,
+            origin,
+            known: 0,
+        };
+        if let Some(pid) = pid {
+            n.set_pid(pid);
+        }
+        n
+    }
+
+    fn pid(&self) -> Option<u64> {
+        (self.known & KNOWN_PID != 0).then_some(self.pid)
+    }
+
+    fn start(&self) -> Option<Ts> {
+        (self.known & KNOWN_START != 0).then_some(self.start)
+    }
+
+    fn end(&self) -> Option<Ts> {
+        (self.known & KNOWN_END != 0).then_some(self.end)
+    }
+
+    fn set_pid(&mut self, pid: u64) {
+        self.pid = pid;
+        self.known |= KNOWN_PID;
+    }
+
+    fn set_start(&mut self, t: Ts) {
+        self.start = t;
+        self.known |= KNOWN_START;
+    }
+
+    fn set_end(&mut self, t: Ts) {
+        self.end = t;
+        self.known |= KNOWN_END;
+    }
+
     /// Alive at `t`: started at or before (or start unknown) and not ended before.
     fn alive_at(&self, t: Ts) -> bool {
-        self.start.is_none_or(|s| s <= t) && self.end.is_none_or(|e| e >= t)
+        self.start().is_none_or(|s| s <= t) && self.end().is_none_or(|e| e >= t)
     }
 }
 
@@ -193,8 +250,8 @@ pub struct BootMark {
 #[derive(Debug, Default)]
 pub struct HostGraph {
     pub host: Arc<str>,
-    procs: Vec<Node>,
-    edges: Vec<Edge>,
+    procs: Blocks<Node>,
+    edges: Blocks<Edge>,
     /// Boot markers in time order.
     pub boots: Vec<BootMark>,
     /// Per node: its children, its connections (edge indexes), the events behind it (start,
@@ -374,19 +431,11 @@ impl Graph {
 }
 
 impl HostGraph {
-    /// Give back the room the lists grew into: the graph is held to the end of the run, and
-    /// lists grown by doubling hold up to twice what they need (a shrinking `realloc` may keep
-    /// the block, so the lists are copied into blocks of their exact size).
+    /// Give back the room the lists grew into: the graph is held to the end of the run.
+    /// Nodes and edges grow by blocks (only the last is cut); the other lists are packed.
     fn shrink(&mut self) {
-        fn exact<T>(v: &mut Vec<T>) {
-            if v.capacity() > v.len() {
-                let mut e = Vec::with_capacity(v.len());
-                e.append(v);
-                *v = e;
-            }
-        }
-        exact(&mut self.procs);
-        exact(&mut self.edges);
+        self.procs.finish();
+        self.edges.finish();
         self.children.pack();
         self.node_edges.pack();
         self.node_evidence.pack();
@@ -456,13 +505,13 @@ impl HostGraph {
         let s = &self.strings;
         Some(ProcNode {
             entity_id: s.text(p.entity_id),
-            pid: p.pid,
+            pid: p.pid(),
             image: s.text(p.image),
             command_line: s.opt(p.command_line),
             user: s.opt(p.user),
             hashes: s.opt(p.hashes),
-            start: p.start,
-            end: p.end,
+            start: p.start(),
+            end: p.end(),
             origin: p.origin,
             parent: unpack(p.parent),
             parent_entity_id: s.opt(p.parent_entity_id),
@@ -560,7 +609,7 @@ impl HostGraph {
         let mut r: Vec<usize> = (0..self.procs.len())
             .filter(|&i| self.procs[i].parent == NONE)
             .collect();
-        r.sort_by_key(|&i| (self.procs[i].start.unwrap_or(self.procs[i].first_seen), i));
+        r.sort_by_key(|&i| (self.procs[i].start().unwrap_or(self.procs[i].first_seen), i));
         r
     }
 
@@ -601,7 +650,7 @@ impl HostGraph {
     fn new_node(&mut self, node: Node) -> usize {
         let i = self.procs.len();
         self.set_entity_str(node.entity_id, i);
-        if let Some(pid) = node.pid {
+        if let Some(pid) = node.pid() {
             self.by_pid.entry(pid).or_default().push(i as u32);
         }
         self.procs.push(node);
@@ -622,20 +671,7 @@ impl HostGraph {
     ) -> usize {
         let image = image.map_or(Str::EMPTY, |s| self.share(s));
         let entity_id = self.share(entity_id);
-        self.new_node(Node {
-            entity_id,
-            pid,
-            image,
-            command_line: Str::NONE,
-            user: Str::NONE,
-            hashes: Str::NONE,
-            start: None,
-            end: None,
-            origin,
-            parent: NONE,
-            parent_entity_id: Str::NONE,
-            first_seen: t,
-        })
+        self.new_node(Node::new(entity_id, pid, image, t, origin))
     }
 
     /// A placeholder for the parent a process start names but that was not logged, filled
@@ -659,7 +695,7 @@ impl HostGraph {
         // before t is the one holding it at t.
         let best = cands.iter().rev().map(widen).find(|&c| {
             let n = &self.procs[c];
-            n.start.unwrap_or(n.first_seen) <= t
+            n.start().unwrap_or(n.first_seen) <= t
         });
         let b = best?;
         let n = &self.procs[b];
@@ -681,7 +717,7 @@ impl HostGraph {
         let new_syn = eid.starts_with("syn:");
         for c in self.pid_list(pid?).iter().rev().map(widen) {
             let n = &self.procs[c];
-            let Some(s) = n.start else { continue };
+            let Some(s) = n.start() else { continue };
             // Known starts are in order: everything further back started earlier still.
             if t.ticks_since(s) > PROCESS_MERGE_TICKS {
                 break;
@@ -733,7 +769,7 @@ impl HostGraph {
                         None => self.add_node(eid, p.pid, Some(&p.image), e.time, Origin::Logged),
                     },
                 };
-                let (had_start, had_pid) = (self.procs[n].start.is_some(), self.procs[n].pid);
+                let (had_start, had_pid) = (self.procs[n].start().is_some(), self.procs[n].pid());
                 {
                     let image = self.share(&p.image);
                     let command_line = self.share_opt(&p.command_line);
@@ -745,15 +781,17 @@ impl HostGraph {
                     node.command_line = command_line.or(node.command_line);
                     node.user = user.or(node.user);
                     node.hashes = hashes;
-                    if node.start.is_none() {
-                        node.start = Some(e.time);
+                    if node.start().is_none() {
+                        node.set_start(e.time);
                     }
-                    if node.pid.is_none() {
-                        node.pid = p.pid;
+                    if node.pid().is_none()
+                        && let Some(pid) = p.pid
+                    {
+                        node.set_pid(pid);
                     }
                     self.node_evidence.push(n, i);
                 }
-                match (had_pid, self.procs[n].pid) {
+                match (had_pid, self.procs[n].pid()) {
                     (None, Some(pid)) => self.by_pid.entry(pid).or_default().push(n as u32),
                     // Known before its start (a placeholder): move it to the end of its PID's
                     // list, which keeps the nodes with a known start in start order.
@@ -834,8 +872,8 @@ impl HostGraph {
                 };
                 if let Some(n) = n {
                     let node = &mut self.procs[n];
-                    if node.end.is_none() {
-                        node.end = Some(e.time);
+                    if node.end().is_none() {
+                        node.set_end(e.time);
                     }
                     self.node_evidence.push(n, i);
                     r.node = pack(n);

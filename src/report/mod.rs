@@ -131,8 +131,9 @@ pub struct ReportInput<'a> {
     pub runs: &'a [RuleRun],
     /// Per finding (same order): the event indexes shown with it, sorted, stages included.
     pub context: Vec<Vec<usize>>,
-    /// Indexes of the events in the timeline (after `--host/--from/--to`), sorted.
-    pub timeline: Vec<usize>,
+    /// Indexes of the events in the timeline (after `--host/--from/--to`), sorted; `u32` like
+    /// every event index the run keeps per event (a store holds fewer than 4 billion events).
+    pub timeline: Vec<u32>,
     pub run: RunInfo,
 }
 
