@@ -105,3 +105,78 @@ fn every_planted_attack_is_found_at_scale() {
         seed: 11,
     });
 }
+
+/// A finding's terminal view shows every matched event and the context records nearest to
+/// them, at most `CONTEXT_ROWS`; it says how many it left out (evidence.csv has them all).
+#[test]
+fn terminal_view_shows_the_nearest_context_and_counts_the_rest() {
+    use dcomhunt::cli::scan::{CONTEXT_ROWS, context_events, findings_text, nearest_context};
+    let dir = tempfile::tempdir().unwrap();
+    generate(
+        &ScaleOptions {
+            hosts: 4,
+            events: 3_000,
+            attacks: 12,
+            seed: 7,
+        },
+        dir.path(),
+    )
+    .unwrap();
+    let r = scan_paths(
+        &[dir.path().to_path_buf()],
+        builtin_rules().unwrap(),
+        &Window::default(),
+    )
+    .unwrap();
+    let text = findings_text(&r, &Window::default());
+    let distance = |i: usize, f: &dcomhunt::detect::Finding| {
+        let t = r.loaded.events.get(i).unwrap().time;
+        f.events
+            .iter()
+            .map(|&m| {
+                t.ticks_since(r.loaded.events.get(m).unwrap().time)
+                    .unsigned_abs()
+            })
+            .min()
+            .unwrap()
+    };
+    let mut capped = 0;
+    for f in &r.findings {
+        let all = context_events(f, &r);
+        let (shown, left_out) = nearest_context(f, &r, CONTEXT_ROWS);
+        assert!(shown.windows(2).all(|w| w[0] < w[1]), "in the total order");
+        assert!(shown.iter().all(|i| all.contains(i)));
+        assert!(f.events.iter().all(|i| shown.contains(i)), "every match");
+        assert_eq!(shown.len() + left_out, all.len());
+        let context_shown = shown.iter().filter(|i| !f.events.contains(i)).count();
+        assert_eq!(
+            context_shown,
+            (all.len() - f.events.len()).min(CONTEXT_ROWS)
+        );
+        if left_out > 0 {
+            capped += 1;
+            // Nothing left out is nearer to a matched event than what is shown.
+            let farthest_shown = shown
+                .iter()
+                .filter(|i| !f.events.contains(i))
+                .map(|&i| distance(i, f))
+                .max()
+                .unwrap();
+            let nearest_left = all
+                .iter()
+                .filter(|i| !shown.contains(i))
+                .map(|&i| distance(i, f))
+                .min()
+                .unwrap();
+            assert!(farthest_shown <= nearest_left);
+            assert!(
+                text.contains(&format!("… {left_out} more record(s)")),
+                "the view says what it left out"
+            );
+        }
+    }
+    assert!(
+        capped > 0,
+        "some finding here has more than {CONTEXT_ROWS} context records"
+    );
+}

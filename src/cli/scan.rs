@@ -500,6 +500,56 @@ pub fn context_events(f: &Finding, r: &ScanResult) -> Vec<usize> {
     idx.into_iter().collect()
 }
 
+/// At most this many context records (beside the matched events) per finding in the terminal
+/// view; evidence.csv keeps every one.
+pub const CONTEXT_ROWS: usize = 50;
+
+/// The records a finding's terminal view shows: every matched event, and of the other context
+/// records ([`context_events`]) the `max` nearest in time to a matched event (the earlier on a
+/// tie), in the total order; and how many context records were left out.
+///
+/// A DCOM server process can have thousands of records over a long capture (every inbound RPC
+/// connection of `svchost -k RPCSS`); drawn in full they made a finding's table thousands of
+/// rows long, and the table was the run's largest allocation.
+pub fn nearest_context(f: &Finding, r: &ScanResult, max: usize) -> (Vec<usize>, usize) {
+    let all = context_events(f, r);
+    let matched: BTreeSet<usize> = f.events.iter().copied().collect();
+    if all.len() <= matched.len() + max {
+        return (all, 0);
+    }
+    let ev = &r.loaded.events;
+    let mut c = ev.cursor();
+    let times: Vec<Ts> = f
+        .events
+        .iter()
+        .filter_map(|&i| c.event(i).map(|e| e.time))
+        .collect();
+    let mut others: Vec<(u64, usize)> = all
+        .iter()
+        .filter(|i| !matched.contains(i))
+        .map(|&i| {
+            let d = c.event(i).map_or(u64::MAX, |e| {
+                times
+                    .iter()
+                    .map(|&t| e.time.ticks_since(t).unsigned_abs())
+                    .min()
+                    .unwrap_or(u64::MAX)
+            });
+            (d, i)
+        })
+        .collect();
+    let left_out = others.len().saturating_sub(max);
+    if max < others.len() {
+        // The `max` smallest (distance, index) pairs come first, in some order.
+        others.select_nth_unstable(max);
+    }
+    others.truncate(max);
+    let mut shown: Vec<usize> = others.into_iter().map(|(_, i)| i).collect();
+    shown.extend(all.iter().copied().filter(|i| matched.contains(i)));
+    shown.sort_unstable();
+    (shown, left_out)
+}
+
 pub fn findings_table(fs: &[Finding], r: &ScanResult, w: &Window) -> Table {
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED)
@@ -574,7 +624,8 @@ pub fn findings_text(r: &ScanResult, w: &Window) -> String {
             ]);
         let base = f.first_time;
         let mut c = ev.cursor();
-        for i in context_events(f, r) {
+        let (shown, left_out) = nearest_context(f, r, CONTEXT_ROWS);
+        for i in shown {
             let Some(e) = c.event(i) else { continue };
             let e = &e;
             let stage = f
@@ -594,6 +645,12 @@ pub fn findings_text(r: &ScanResult, w: &Window) -> String {
             ]);
         }
         let _ = writeln!(s, "{t}");
+        if left_out > 0 {
+            let _ = writeln!(
+                s,
+                "    … {left_out} more record(s) of the processes involved, further from the matched events, not shown here: `scan -o DIR` lists every one in evidence.csv"
+            );
+        }
         if let (Some(k), Some(h)) = (f.key_node, r.graph.host(&f.host)) {
             let tree = text(
                 h,
