@@ -8,7 +8,7 @@
 use crate::eql::split_command_line;
 use crate::eql::{Document, OwnedValue, Value};
 use crate::event::{Direction, Event, Kind, basename};
-use crate::graph::{Graph, ProcNode};
+use crate::graph::{Graph, ProcRef};
 use std::cell::OnceCell;
 use std::sync::LazyLock;
 
@@ -43,7 +43,7 @@ impl<'a> EcsContext<'a> {
 }
 
 /// What a document takes from the graph: its node, its parent node, `host.uptime`.
-type GraphView<'a> = (Option<ProcNode<'a>>, Option<ProcNode<'a>>, Option<f64>);
+type GraphView<'a> = (Option<ProcRef<'a>>, Option<ProcRef<'a>>, Option<f64>);
 
 /// One event as ECS fields.
 pub struct EcsDoc<'a> {
@@ -59,10 +59,10 @@ pub struct EcsDoc<'a> {
 
 fn split_args<'c>(
     cell: &'c OnceCell<Vec<OwnedValue>>,
-    node: Option<ProcNode<'_>>,
+    node: Option<ProcRef<'_>>,
 ) -> &'c [OwnedValue] {
     cell.get_or_init(|| {
-        node.and_then(|p| p.command_line)
+        node.and_then(|p| p.command_line())
             .map(|c| {
                 split_command_line(c)
                     .into_iter()
@@ -98,20 +98,20 @@ impl<'a> EcsDoc<'a> {
             let (ev, graph) = (self.ev, self.graph);
             let r = graph.resolved(self.i).unwrap_or_default();
             let hg = graph.host(&ev.host);
-            let node = r.node().and_then(|n| hg.and_then(|h| h.get_proc(n)));
+            let node = r.node().and_then(|n| hg.and_then(|h| h.proc_ref(n)));
             let parent = r
                 .parent()
-                .or_else(|| node.and_then(|p| p.parent))
-                .and_then(|n| hg.and_then(|h| h.get_proc(n)));
+                .or_else(|| node.and_then(|p| p.parent()))
+                .and_then(|n| hg.and_then(|h| h.proc_ref(n)));
             (node, parent, hg.and_then(|h| h.uptime(ev.time)))
         })
     }
 
-    fn node(&self) -> Option<ProcNode<'a>> {
+    fn node(&self) -> Option<ProcRef<'a>> {
         self.graph_view().0
     }
 
-    fn parent(&self) -> Option<ProcNode<'a>> {
+    fn parent(&self) -> Option<ProcRef<'a>> {
         self.graph_view().1
     }
 
@@ -124,21 +124,21 @@ impl<'a> EcsDoc<'a> {
             Kind::ProcessStart(p) => Some(p.image.as_ref()),
             Kind::ProcessEnd(p) if !p.image.is_empty() => Some(p.image.as_ref()),
             Kind::Network(n) if !n.image.is_empty() => Some(n.image.as_ref()),
-            _ => self.node().map(|n| n.image).filter(|s| !s.is_empty()),
+            _ => self.node().map(|n| n.image()).filter(|s| !s.is_empty()),
         }
     }
 
     fn command_line(&self) -> Option<&'a str> {
         match &self.ev.kind {
             Kind::ProcessStart(p) => p.command_line.as_deref(),
-            _ => self.node().and_then(|n| n.command_line),
+            _ => self.node().and_then(|n| n.command_line()),
         }
     }
 
     fn parent_executable(&self) -> Option<&'a str> {
         match &self.ev.kind {
             Kind::ProcessStart(p) if p.parent_image.is_some() => p.parent_image.as_deref(),
-            _ => self.parent().map(|n| n.image).filter(|s| !s.is_empty()),
+            _ => self.parent().map(|n| n.image()).filter(|s| !s.is_empty()),
         }
     }
 
@@ -147,15 +147,15 @@ impl<'a> EcsDoc<'a> {
             Kind::ProcessStart(p) if p.parent_command_line.is_some() => {
                 p.parent_command_line.as_deref()
             }
-            _ => self.parent().and_then(|n| n.command_line),
+            _ => self.parent().and_then(|n| n.command_line()),
         }
     }
 
     fn user(&self) -> Option<&'a str> {
         match &self.ev.kind {
             Kind::ProcessStart(p) => p.user.as_deref(),
-            Kind::Network(n) => n.user.as_deref().or(self.node().and_then(|n| n.user)),
-            _ => self.node().and_then(|n| n.user),
+            Kind::Network(n) => n.user.as_deref().or(self.node().and_then(|n| n.user())),
+            _ => self.node().and_then(|n| n.user()),
         }
     }
 }
@@ -198,7 +198,7 @@ impl Document for EcsDoc<'_> {
             "host.os.family" => s("windows"),
             "host.uptime" => self.uptime().map(Value::Float),
             "process.entity_id" => match (&ev.kind, self.node()) {
-                (_, Some(n)) => s(n.entity_id),
+                (_, Some(n)) => s(n.entity_id()),
                 (Kind::ProcessStart(p), None) => os(p.entity_id.as_deref()),
                 _ => None,
             },
@@ -220,13 +220,13 @@ impl Document for EcsDoc<'_> {
             "process.parent.entity_id" => match &ev.kind {
                 Kind::ProcessStart(p) => os(self
                     .parent()
-                    .map(|n| n.entity_id)
+                    .map(|n| n.entity_id())
                     .or(p.parent_entity_id.as_deref())),
-                _ => os(self.parent().map(|n| n.entity_id)),
+                _ => os(self.parent().map(|n| n.entity_id())),
             },
             "process.parent.pid" => match &ev.kind {
-                Kind::ProcessStart(p) => int(p.parent_pid.or(self.parent().and_then(|n| n.pid))),
-                _ => int(self.parent().and_then(|n| n.pid)),
+                Kind::ProcessStart(p) => int(p.parent_pid.or(self.parent().and_then(|n| n.pid()))),
+                _ => int(self.parent().and_then(|n| n.pid())),
             },
             "process.parent.executable" => os(self.parent_executable()),
             "process.parent.name" => os(self.parent_executable().map(basename)),

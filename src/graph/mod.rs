@@ -94,6 +94,40 @@ impl ProcNode<'_> {
     }
 }
 
+/// One process of a host graph, read field by field through [`HostGraph::proc_ref`]: cheaper
+/// than a whole [`ProcNode`] where a few fields are read per event (rules, the timeline).
+#[derive(Debug, Clone, Copy)]
+pub struct ProcRef<'a> {
+    g: &'a HostGraph,
+    n: &'a Node,
+}
+
+impl<'a> ProcRef<'a> {
+    pub fn entity_id(self) -> &'a str {
+        self.g.strings.text(self.n.entity_id)
+    }
+
+    pub fn image(self) -> &'a str {
+        self.g.strings.text(self.n.image)
+    }
+
+    pub fn command_line(self) -> Option<&'a str> {
+        self.g.strings.opt(self.n.command_line)
+    }
+
+    pub fn user(self) -> Option<&'a str> {
+        self.g.strings.opt(self.n.user)
+    }
+
+    pub fn pid(self) -> Option<u64> {
+        self.n.pid()
+    }
+
+    pub fn parent(self) -> Option<usize> {
+        unpack(self.n.parent)
+    }
+}
+
 impl Node {
     fn new(entity_id: Str, pid: Option<u64>, image: Str, first_seen: Ts, origin: Origin) -> Node {
         let mut n = Node {
@@ -516,6 +550,14 @@ impl HostGraph {
             parent: unpack(p.parent),
             parent_entity_id: s.opt(p.parent_entity_id),
             first_seen: p.first_seen,
+        })
+    }
+
+    /// Node `n` to read field by field, or `None` past the last.
+    pub fn proc_ref(&self, n: usize) -> Option<ProcRef<'_>> {
+        Some(ProcRef {
+            g: self,
+            n: self.procs.get(n)?,
         })
     }
 

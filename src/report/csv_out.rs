@@ -175,8 +175,8 @@ pub fn graph_entity_id<'a>(r: &'a ReportInput<'_>, host: &str, i: usize) -> Opti
     let n = r.graph.resolved(i)?.node()?;
     r.graph
         .host(host)
-        .and_then(|h| h.get_proc(n))
-        .map(|p| p.entity_id)
+        .and_then(|h| h.proc_ref(n))
+        .map(|p| p.entity_id())
 }
 
 fn done(t: TableOut, name: &'static str) -> Result<TableDone, ReportError> {
