@@ -102,8 +102,16 @@ impl Ts {
             return None;
         }
         let (head, mut rest) = s.split_at(19);
-        let head = head.replacen(' ', "T", 1);
-        let naive = NaiveDateTime::parse_from_str(&head, "%Y-%m-%dT%H:%M:%S").ok()?;
+        let naive_secs = match strict_head(head.as_bytes()) {
+            Some(secs) => secs,
+            None => {
+                let head = head.replacen(' ', "T", 1);
+                NaiveDateTime::parse_from_str(&head, "%Y-%m-%dT%H:%M:%S")
+                    .ok()?
+                    .and_utc()
+                    .timestamp()
+            }
+        };
         let mut ticks: u32 = 0;
         if let Some(frac) = rest.strip_prefix('.') {
             let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
@@ -137,9 +145,51 @@ impl Ts {
             }
             _ => return None,
         };
-        let secs = naive.and_utc().timestamp() - offset_secs;
+        let secs = naive_secs - offset_secs;
         Ts::from_unix(secs, ticks)
     }
+}
+
+/// Seconds since the Unix epoch of `YYYY-MM-DD[T ]HH:MM:SS` in its plain form (every digit
+/// in place, a real date, hour < 24, minute and second < 60): what chrono's parser gives for
+/// such text, without its format interpreter (Sysmon's `UtcTime` of every Sysmon record is
+/// parsed). Anything else (a leap second, one-digit fields, …) is `None` and left to chrono.
+fn strict_head(b: &[u8]) -> Option<i64> {
+    let digits = |r: std::ops::Range<usize>| -> Option<i64> {
+        b.get(r)?.iter().try_fold(0i64, |v, &c| {
+            c.is_ascii_digit().then(|| v * 10 + i64::from(c - b'0'))
+        })
+    };
+    if b.len() != 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let (y, m, d) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);
+    let (hh, mm, ss) = (digits(11..13)?, digits(14..16)?, digits(17..19)?);
+    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+    let days_in_month = match m {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        1..=12 => 31,
+        _ => return None,
+    };
+    if d < 1 || d > days_in_month || hh > 23 || mm > 59 || ss > 59 {
+        return None;
+    }
+    // Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + hh * 3600 + mm * 60 + ss)
 }
 
 impl fmt::Display for Ts {
@@ -204,6 +254,12 @@ mod tests {
             "2020-09-17T13:31:47.1234567Z"
         );
         assert!(Ts::parse("not a time").is_none());
+        assert!(Ts::parse("2021-02-29T00:00:00Z").is_none());
+        assert_eq!(
+            Ts::parse("2016-12-31T23:59:60Z"),
+            Ts::parse("2016-12-31T23:59:59Z"),
+            "a leap second goes to chrono, whose timestamp counts it in the second before"
+        );
         assert!(Ts::parse("2020-13-40T00:00:00Z").is_none());
         assert!(Ts::parse("2020-09-17T13:31:47.Z").is_none());
         assert_eq!(fmt_rel(12_280_000), "+1.228 s");
@@ -241,5 +297,64 @@ mod tests {
             assert_eq!(t.iso(), slow(t), "{}", t.0);
         }
         assert!(Ts(3_000_000_000_000_000_000).iso().starts_with('+'));
+    }
+
+    /// The plain-form fast path gives what chrono's parser gives, and declines what it declines.
+    #[test]
+    fn strict_head_agrees_with_chrono() {
+        let chrono_secs = |h: &str| {
+            NaiveDateTime::parse_from_str(&h.replacen(' ', "T", 1), "%Y-%m-%dT%H:%M:%S")
+                .ok()
+                .map(|n| n.and_utc().timestamp())
+        };
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut fast = 0;
+        for k in 0..200_000 {
+            let (y, mo, d) = (next() % 10_000, next() % 14, next() % 33);
+            let (h, mi, s) = (next() % 25, next() % 61, next() % 62);
+            let sep = if k % 3 == 0 { ' ' } else { 'T' };
+            let head = format!("{y:04}-{mo:02}-{d:02}{sep}{h:02}:{mi:02}:{s:02}");
+            let got = strict_head(head.as_bytes());
+            if got.is_some() {
+                fast += 1;
+                assert_eq!(got, chrono_secs(&head), "{head}");
+            }
+            // Whatever the fast path declines, parse() still gives chrono's answer.
+            assert_eq!(
+                Ts::parse(&format!("{head}Z")),
+                chrono_secs(&head).and_then(|t| Ts::from_unix(t, 0)),
+                "{head}"
+            );
+        }
+        assert!(
+            fast > 100_000,
+            "most plain dates take the fast path: {fast}"
+        );
+        for odd in [
+            "2020-1-05T01:02:03",
+            "2020-01-05T1:02:033",
+            "+020-01-05T01:02:03",
+        ] {
+            assert_eq!(strict_head(odd.as_bytes()), None, "{odd}");
+        }
+        for edge in [
+            "0000-01-01T00:00:00",
+            "0000-02-29T23:59:59",
+            "1600-02-29T12:00:00",
+            "1601-01-01T00:00:00",
+            "1900-03-01T00:00:00",
+            "1970-01-01T00:00:00",
+            "2000-02-29T00:00:00",
+            "9999-12-31T23:59:59",
+        ] {
+            assert_eq!(strict_head(edge.as_bytes()), chrono_secs(edge), "{edge}");
+            assert!(strict_head(edge.as_bytes()).is_some(), "{edge}");
+        }
     }
 }
