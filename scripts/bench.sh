@@ -121,24 +121,28 @@ prepare() { # set -> prints the path to scan ("" = skip)
     esac
 }
 
-# median wall seconds of a command line (string for bash -c)
+# median wall seconds of a command line (string for bash -c); $2: a command run before each
+# run and not timed (removing the previous run's reports)
 wall() {
+    local prep=${2:-true}
     if [ -n "$HYPERFINE" ]; then
         # -i: dcomhunt exits 3-5 when it finds something or an input is damaged
-        "$HYPERFINE" --warmup 1 --runs "$RUNS" -i --export-json "$WORK/hf.json" --style none \
-            "$1" >/dev/null 2>&1
+        "$HYPERFINE" --warmup 1 --runs "$RUNS" -i --prepare "$prep" \
+            --export-json "$WORK/hf.json" --style none "$1" >/dev/null 2>&1
         jq -r '.results[0].median' "$WORK/hf.json"
     else
         local ts=() i
         for ((i = 0; i < RUNS; i++)); do
+            bash -c "$prep"
             /usr/bin/time -f %e -o "$WORK/t" bash -c "$1" >/dev/null 2>&1 || true
-            ts+=("$(cat "$WORK/t")")
+            ts+=("$(tail -n 1 "$WORK/t")")
         done
         printf '%s\n' "${ts[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
     fi
 }
 
-peak_kib() { # peak RSS (KiB) of a command line
+peak_kib() { # peak RSS (KiB) of a command line; $2 as for wall
+    bash -c "${2:-true}"
     /usr/bin/time -v bash -c "$1" >/dev/null 2>"$WORK/tv" || true
     awk -F': ' '/Maximum resident set size/ {print $2}' "$WORK/tv"
 }
@@ -158,16 +162,19 @@ for set in $SETS; do
     mb=$(awk -v b="$bytes" 'BEGIN {printf "%.1f", b / 1e6}')
     echo "== $set: $nfiles files, $mb MB, $records records"
     for t in $THREADS; do
+        # The previous run's reports are removed before each run, untimed (removing the 1 GB
+        # set's 570 MB timeline takes a noticeable part of a second).
+        prep="rm -rf '$OUTDIR'"
         if [ "$HAS_O" = yes ]; then
-            scan="rm -rf '$OUTDIR' && '$BIN' --threads $t -q scan '$target' -o '$OUTDIR' >/dev/null"
+            scan="'$BIN' --threads $t -q scan '$target' -o '$OUTDIR' >/dev/null"
         else
             scan="'$BIN' --threads $t -q scan '$target' >/dev/null"
         fi
         dump="xargs -0 -n1 '$EVTX_DUMP' -t $t -o jsonl <'$files' >/dev/null 2>&1"
         for tool in dcomhunt evtx_dump; do
             if [ $tool = dcomhunt ]; then cmd=$scan; else cmd=$dump; fi
-            w=$(wall "$cmd")
-            k=$(peak_kib "$cmd")
+            w=$(wall "$cmd" "$prep")
+            k=$(peak_kib "$cmd" "$prep")
             line=$(awk -v s="$set" -v tool="$tool" -v t="$t" -v n="$nfiles" -v mb="$mb" -v r="$records" \
                 -v w="$w" -v k="$k" 'BEGIN {printf "%s\t%s\t%s\t%s\t%s\t%s\t%.3f\t%.1f\t%.0f\t%.1f",
                 s, tool, t, n, mb, r, w, mb / w, r / w, k / 1024}')

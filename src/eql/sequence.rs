@@ -306,6 +306,11 @@ impl<'q> Matcher<'q> {
         let n = plan.stages.len();
         let seq_len = plan.keys.len();
         for i in (0..n).rev() {
+            // With no sequence waiting at the stage before, this event cannot advance one:
+            // skip its filter and keys (both without side effects), most events of most rules.
+            if i > 0 && self.states[i - 1].is_empty() {
+                continue;
+            }
             let st = &plan.stages[i];
             if !st.filter.matches(doc) {
                 continue;
