@@ -126,6 +126,25 @@ impl<'a> ProcRef<'a> {
     pub fn parent(self) -> Option<usize> {
         unpack(self.n.parent)
     }
+
+    /// Every field at once.
+    pub fn node(self) -> ProcNode<'a> {
+        let s = &self.g.strings;
+        ProcNode {
+            entity_id: self.entity_id(),
+            pid: self.pid(),
+            image: self.image(),
+            command_line: self.command_line(),
+            user: self.user(),
+            hashes: s.opt(self.n.hashes),
+            start: self.n.start(),
+            end: self.n.end(),
+            origin: self.n.origin,
+            parent: self.parent(),
+            parent_entity_id: s.opt(self.n.parent_entity_id),
+            first_seen: self.n.first_seen,
+        }
+    }
 }
 
 impl Node {
@@ -475,7 +494,7 @@ impl HostGraph {
         self.node_evidence.pack();
         self.edge_evidence.pack();
         let (strings, by_entity) = (&self.strings, &mut self.by_entity);
-        by_entity.shrink_to_fit(|&(k, _)| strings.hash(strings.text(k)));
+        by_entity.shrink_to_fit(|&(k, _)| strings.hash_of(k));
         let mut by_pid: Vec<(u64, Vec<u32>)> =
             std::mem::take(&mut self.by_pid).into_iter().collect();
         by_pid.sort_unstable_by_key(|p| p.0);
@@ -505,20 +524,16 @@ impl HostGraph {
             .map(|&(_, n)| n as usize)
     }
 
-    /// Let `id` name node `n` (in place of any node it named before).
-    fn set_entity(&mut self, id: &str, n: usize) {
-        let k = self.strings.intern(id);
-        self.set_entity_str(k, n);
-    }
-
-    fn set_entity_str(&mut self, k: Str, n: usize) {
+    /// Let entity id `k` (a text in `strings`) name node `n` (in place of any node it named
+    /// before).
+    fn set_entity(&mut self, k: Str, n: usize) {
         let strings = &self.strings;
-        let hash = strings.hash(strings.text(k));
+        let hash = strings.hash_of(k);
         match self.by_entity.find_mut(hash, |&(j, _)| j == k) {
             Some(slot) => slot.1 = n as u32,
             None => {
                 self.by_entity
-                    .insert_unique(hash, (k, n as u32), |&(j, _)| strings.hash(strings.text(j)));
+                    .insert_unique(hash, (k, n as u32), |&(j, _)| strings.hash_of(j));
             }
         }
     }
@@ -528,29 +543,9 @@ impl HostGraph {
         self.procs.len()
     }
 
-    /// The number of connections (edges).
-    pub fn edge_count(&self) -> usize {
-        self.edges.len()
-    }
-
     /// Node `n`, or `None` past the last.
     pub fn get_proc(&self, n: usize) -> Option<ProcNode<'_>> {
-        let p = self.procs.get(n)?;
-        let s = &self.strings;
-        Some(ProcNode {
-            entity_id: s.text(p.entity_id),
-            pid: p.pid(),
-            image: s.text(p.image),
-            command_line: s.opt(p.command_line),
-            user: s.opt(p.user),
-            hashes: s.opt(p.hashes),
-            start: p.start(),
-            end: p.end(),
-            origin: p.origin,
-            parent: unpack(p.parent),
-            parent_entity_id: s.opt(p.parent_entity_id),
-            first_seen: p.first_seen,
-        })
+        self.proc_ref(n).map(ProcRef::node)
     }
 
     /// Node `n` to read field by field, or `None` past the last.
@@ -591,7 +586,7 @@ impl HostGraph {
 
     /// A node's parent.
     pub fn parent(&self, n: usize) -> Option<usize> {
-        self.procs.get(n).and_then(|p| unpack(p.parent))
+        self.proc_ref(n)?.parent()
     }
 
     /// Image basename of a stored node.
@@ -691,7 +686,7 @@ impl HostGraph {
 
     fn new_node(&mut self, node: Node) -> usize {
         let i = self.procs.len();
-        self.set_entity_str(node.entity_id, i);
+        self.set_entity(node.entity_id, i);
         if let Some(pid) = node.pid() {
             self.by_pid.entry(pid).or_default().push(i as u32);
         }
@@ -802,9 +797,10 @@ impl HostGraph {
                         // The same process logged by both Sysmon 1 and 4688: one node, the
                         // ProcessGuid as its id, both ids resolving to it.
                         Some(n) => {
-                            self.set_entity(eid, n);
+                            let k = self.share(eid);
+                            self.set_entity(k, n);
                             if !eid.starts_with("syn:") {
-                                self.procs[n].entity_id = self.share(eid);
+                                self.procs[n].entity_id = k;
                             }
                             n
                         }

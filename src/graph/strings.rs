@@ -51,6 +51,15 @@ impl Default for Strings {
     }
 }
 
+/// Text `k` of a buffer and its end offsets (see [`Strings`]); empty for a number not there.
+fn span<'b>(buf: &'b str, ends: &[usize], k: u32) -> &'b str {
+    let k = k as usize;
+    match (k.checked_sub(1).and_then(|p| ends.get(p)), ends.get(k)) {
+        (Some(&a), Some(&b)) => &buf[a..b],
+        _ => "",
+    }
+}
+
 impl Strings {
     /// The text's number, adding it when new.
     ///
@@ -63,21 +72,24 @@ impl Strings {
             return Str::EMPTY;
         }
         let hash = self.hasher.hash_one(s);
-        let (buf, ends) = (&self.buf, &self.ends);
-        let text = |k: u32| &buf[ends[k as usize - 1]..ends[k as usize]];
-        if let Some(&k) = self.index.find(hash, |&k| text(k) == s) {
-            return Str(k);
+        if let Some(k) = self.lookup(hash, s) {
+            return k;
         }
         let k = u32::try_from(self.ends.len())
-            .unwrap_or(u32::MAX - 1)
+            .unwrap_or(u32::MAX)
             .min(u32::MAX - 1);
         self.buf.push_str(s);
         self.ends.push(self.buf.len());
         let (buf, ends, hasher) = (&self.buf, &self.ends, &self.hasher);
-        self.index.insert_unique(hash, k, |&j| {
-            hasher.hash_one(&buf[ends[j as usize - 1]..ends[j as usize]])
-        });
+        self.index
+            .insert_unique(hash, k, |&j| hasher.hash_one(span(buf, ends, j)));
         Str(k)
+    }
+
+    fn lookup(&self, hash: u64, s: &str) -> Option<Str> {
+        self.index
+            .find(hash, |&k| span(&self.buf, &self.ends, k) == s)
+            .map(|&k| Str(k))
     }
 
     /// The number of a text already held, without adding it (while building: the index is
@@ -86,10 +98,7 @@ impl Strings {
         if s.is_empty() {
             return Some(Str::EMPTY);
         }
-        let hash = self.hasher.hash_one(s);
-        self.index
-            .find(hash, |&k| self.text(Str(k)) == s)
-            .map(|&k| Str(k))
+        self.lookup(self.hasher.hash_one(s), s)
     }
 
     /// Hash of a text, as [`Strings`] hashes (for tables keyed by text elsewhere in the graph).
@@ -97,16 +106,17 @@ impl Strings {
         self.hasher.hash_one(s)
     }
 
+    /// Hash of text `s` held here (as [`Strings::hash`] of its text).
+    pub fn hash_of(&self, s: Str) -> u64 {
+        self.hash(self.text(s))
+    }
+
     /// The text (empty for [`Str::NONE`]).
     pub fn text(&self, s: Str) -> &str {
-        if s == Str::EMPTY || s.is_none() {
+        if s.is_none() {
             return "";
         }
-        let k = s.0 as usize;
-        match (self.ends.get(k - 1), self.ends.get(k)) {
-            (Some(&a), Some(&b)) => &self.buf[a..b],
-            _ => "",
-        }
+        span(&self.buf, &self.ends, s.0)
     }
 
     /// The text of an optional field: `None` for [`Str::NONE`].
@@ -119,13 +129,6 @@ impl Strings {
         self.index = HashTable::new();
         self.buf.shrink_to_fit();
         self.ends.shrink_to_fit();
-    }
-
-    /// Bytes held (text and offsets).
-    pub fn heap_bytes(&self) -> usize {
-        self.buf.capacity()
-            + self.ends.capacity() * std::mem::size_of::<usize>()
-            + self.index.capacity() * (std::mem::size_of::<u32>() + 1)
     }
 }
 
