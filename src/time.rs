@@ -307,13 +307,8 @@ mod tests {
                 .ok()
                 .map(|n| n.and_utc().timestamp())
         };
-        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut rng = crate::writer::scale::Rng(0x2545_f491_4f6c_dd1d_u64);
+        let mut next = || rng.next();
         let mut fast = 0;
         for k in 0..200_000 {
             let (y, mo, d) = (next() % 10_000, next() % 14, next() % 33);
