@@ -95,22 +95,63 @@ const BLOCK: usize = 4096;
 
 /// Run the rules. Findings come back in a fixed order: first time, host, rule id, id.
 ///
-/// One pass over the events: each block is decoded once (while the rules run over the block
-/// before it) and every rule is fed the block on the thread pool.
+/// Each host is matched separately (docs/rules.md): every rule gets a fresh matcher per host,
+/// so a sequence never joins events of two hosts and the pending-sequence cap holds per host.
+/// Hosts run in parallel on the thread pool; within a host, one pass over its events: each
+/// block is decoded once (while the rules run over the block before it) and every rule is fed
+/// the block on the thread pool.
 pub fn run(
     rules: &[LoadedRule],
     events: &EventStore,
     graph: &Graph,
 ) -> (Vec<Finding>, Vec<RuleRun>) {
     let ctx = EcsContext::new(graph);
+    let per_host: Vec<Vec<(Vec<Finding>, u64)>> = events
+        .per_host()
+        .into_par_iter()
+        .filter(|idx| !idx.is_empty())
+        .map(|idx| run_host(rules, events, graph, &ctx, &idx))
+        .collect();
+    let mut runs: Vec<RuleRun> = rules
+        .iter()
+        .map(|lr| RuleRun {
+            rule_id: lr.rule.rule_id.clone(),
+            findings: 0,
+            evicted: 0,
+        })
+        .collect();
+    let mut findings = Vec::new();
+    for host in per_host {
+        for (run, (f, evicted)) in runs.iter_mut().zip(host) {
+            run.findings += f.len() as u64;
+            run.evicted += evicted;
+            findings.extend(f);
+        }
+    }
+    findings.sort_by(|a, b| {
+        (a.first_time, &a.host, &a.rule_id, &a.id).cmp(&(b.first_time, &b.host, &b.rule_id, &b.id))
+    });
+    (findings, runs)
+}
+
+/// Every rule over one host's events (`idx`, in order): per rule, its findings and the pending
+/// sequences its matcher evicted.
+fn run_host(
+    rules: &[LoadedRule],
+    events: &EventStore,
+    graph: &Graph,
+    ctx: &EcsContext<'_>,
+    idx: &[u32],
+) -> Vec<(Vec<Finding>, u64)> {
     let mut states: Vec<(&Rule, Matcher<'_>, Vec<Finding>)> = rules
         .iter()
         .map(|lr| (&lr.rule, lr.rule.query.matcher(), Vec::new()))
         .collect();
     let mut cursor = events.cursor();
-    let mut decode = |start: usize| -> Vec<Event> {
-        (start..(start + BLOCK).min(events.len()))
-            .map_while(|i| cursor.event(i))
+    let mut decode = |from: usize| -> Vec<(usize, Event)> {
+        idx[from..(from + BLOCK).min(idx.len())]
+            .iter()
+            .map_while(|&i| Some((i as usize, cursor.event(i as usize)?)))
             .collect()
     };
     let mut start = 0;
@@ -121,12 +162,11 @@ pub fn run(
             || decode(next),
             || {
                 states.par_iter_mut().for_each(|(rule, m, out)| {
-                    for (k, ev) in block.iter().enumerate() {
-                        let i = start + k;
-                        let doc = ctx.doc(i, ev);
+                    for (i, ev) in &block {
+                        let doc = ctx.doc(*i, ev);
                         // Positions and times come from the sorted store, so the order is
                         // always valid.
-                        let Ok(matches) = m.feed(&doc, i as u64, ev.time.0) else {
+                        let Ok(matches) = m.feed(&doc, *i as u64, ev.time.0) else {
                             continue;
                         };
                         for mt in matches {
@@ -141,20 +181,10 @@ pub fn run(
         start = next;
         block = following;
     }
-    let mut findings = Vec::new();
-    let mut runs = Vec::new();
-    for (rule, m, f) in states {
-        runs.push(RuleRun {
-            rule_id: rule.rule_id.clone(),
-            findings: f.len() as u64,
-            evicted: m.evicted(),
-        });
-        findings.extend(f);
-    }
-    findings.sort_by(|a, b| {
-        (a.first_time, &a.host, &a.rule_id, &a.id).cmp(&(b.first_time, &b.host, &b.rule_id, &b.id))
-    });
-    (findings, runs)
+    states
+        .into_iter()
+        .map(|(_, m, f)| (f, m.evicted()))
+        .collect()
 }
 
 fn finding(rule: &Rule, events: &EventStore, graph: &Graph, idx: Vec<usize>) -> Finding {

@@ -782,6 +782,16 @@ impl EventStore {
         &self.hosts
     }
 
+    /// Each host's events (indexes into the total order, as `u32`: a store holds fewer than 4
+    /// billion events), in order; the list of host `h` is at `h` of [`Self::hosts`].
+    pub fn per_host(&self) -> Vec<Vec<u32>> {
+        let mut per_host: Vec<Vec<u32>> = vec![Vec::new(); self.hosts.len()];
+        for (i, l) in self.order.iter().enumerate() {
+            per_host[l.host as usize].push(i as u32);
+        }
+        per_host
+    }
+
     /// A reader that keeps the last spilled batches it read.
     pub fn cursor(&self) -> Cursor<'_> {
         Cursor {

@@ -426,11 +426,7 @@ impl Graph {
     pub fn build(events: &EventStore) -> Graph {
         // Each host's events, in event order (as `u32`: a store holds fewer than 4 billion
         // events, see `Resolved`).
-        let mut per_host: Vec<Vec<u32>> = vec![Vec::new(); events.hosts().len()];
-        for i in 0..events.len() {
-            let Some(h) = events.host_id(i) else { break };
-            per_host[h as usize].push(i as u32);
-        }
+        let per_host = events.per_host();
         let none = Resolved::default().pack_pair();
         let resolved: Vec<AtomicU64> = (0..events.len()).map(|_| AtomicU64::new(none)).collect();
         let built: Vec<HostGraph> = per_host

@@ -9,6 +9,7 @@
 
 pub mod atomic;
 pub mod csv_out;
+pub mod csv_rows;
 pub mod excel;
 pub mod manifest;
 pub mod outdir;

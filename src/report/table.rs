@@ -1,6 +1,7 @@
 //! One report table written as CSV and/or JSON lines from the same rows.
 
 use super::atomic::{AtomicFile, Staged};
+use super::csv_rows::CsvRows;
 use super::{ReportError, excel};
 use rayon::prelude::*;
 use std::borrow::Cow;
@@ -46,7 +47,7 @@ struct Encoder {
     columns: &'static [&'static str],
     /// The column names as JSON strings (with quotes), encoded once.
     keys: Vec<String>,
-    csv: Option<(csv::Writer<Vec<u8>>, CsvMode)>,
+    csv: Option<(CsvRows, CsvMode)>,
     jsonl: Option<Vec<u8>>,
     jsonl_name: String,
     truncated: u64,
@@ -54,11 +55,8 @@ struct Encoder {
     num: itoa::Buffer,
 }
 
-fn csv_writer() -> csv::Writer<Vec<u8>> {
-    csv::WriterBuilder::new()
-        .quote_style(csv::QuoteStyle::Necessary)
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(Vec::with_capacity(1 << 16))
+fn csv_writer() -> CsvRows {
+    CsvRows::with_capacity(1 << 16)
 }
 
 /// Encoded bytes of some rows.
@@ -108,7 +106,7 @@ impl Encoder {
 
     fn header(&mut self) -> Result<(), ReportError> {
         if let Some((w, _)) = self.csv.as_mut() {
-            w.write_record(self.columns).map_err(csv_internal)?;
+            w.record(self.columns.iter().map(|c| c.as_bytes()));
         }
         Ok(())
     }
@@ -125,23 +123,22 @@ impl Encoder {
         if let Some((w, mode)) = self.csv.as_mut() {
             for c in cells {
                 match c {
-                    Cell::Null => w.write_field(b""),
-                    Cell::UInt(v) => w.write_field(self.num.format(*v)),
-                    Cell::Int(v) => w.write_field(self.num.format(*v)),
+                    Cell::Null => w.field(b""),
+                    Cell::UInt(v) => w.field(self.num.format(*v).as_bytes()),
+                    Cell::Int(v) => w.field(self.num.format(*v).as_bytes()),
                     Cell::Str(s) => match mode {
-                        CsvMode::Exact => w.write_field(s.as_bytes()),
+                        CsvMode::Exact => w.field(s.as_bytes()),
                         CsvMode::Excel => {
                             let (v, cut) = excel::cell(s, &self.jsonl_name);
                             if cut {
                                 self.truncated += 1;
                             }
-                            w.write_field(v.as_bytes())
+                            w.field(v.as_bytes())
                         }
                     },
                 }
-                .map_err(csv_internal)?;
             }
-            w.write_record(None::<&[u8]>).map_err(csv_internal)?;
+            w.end_record();
         }
         if let Some(line) = self.jsonl.as_mut() {
             line.push(b'{');
@@ -167,9 +164,7 @@ impl Encoder {
     /// Bytes encoded so far (the encoder starts again empty).
     fn take(&mut self) -> Result<Bytes, ReportError> {
         let csv = match self.csv.as_mut() {
-            Some((w, _)) => std::mem::replace(w, csv_writer())
-                .into_inner()
-                .map_err(|e| ReportError::Internal(format!("CSV buffer: {e}")))?,
+            Some((w, _)) => std::mem::replace(w, csv_writer()).take(),
             None => Vec::new(),
         };
         let jsonl = self.jsonl.as_mut().map(std::mem::take).unwrap_or_default();
@@ -184,13 +179,8 @@ impl Encoder {
     }
 
     fn pending(&self) -> usize {
-        self.csv.as_ref().map_or(0, |(w, _)| w.get_ref().len())
-            + self.jsonl.as_ref().map_or(0, Vec::len)
+        self.csv.as_ref().map_or(0, |(w, _)| w.len()) + self.jsonl.as_ref().map_or(0, Vec::len)
     }
-}
-
-fn csv_internal(e: csv::Error) -> ReportError {
-    ReportError::Internal(format!("CSV encoding: {e}"))
 }
 
 /// Where a row function of [`TableOut::rows_par`] puts its rows.
