@@ -582,3 +582,48 @@ fn docs_list_every_column() {
         }
     }
 }
+
+#[test]
+fn the_timeline_report_keeps_only_the_window() {
+    let td = |d: &str| common::testdata().join(d);
+    let run = |extra: &[&str]| -> Vec<Vec<String>> {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("out");
+        bin()
+            .args(["scan", "-q"])
+            .arg(td("example"))
+            .arg(td("mmc_sysmon_recent"))
+            .args(extra)
+            .arg("-o")
+            .arg(&out)
+            .output()
+            .unwrap();
+        read_csv(&std::fs::read(out.join("timeline.csv")).unwrap())
+    };
+    let all = run(&[]);
+    let host = column(&all, "host");
+    let time = column(&all, "time");
+    let count = |rows: &[Vec<String>], h: &str| rows[1..].iter().filter(|r| r[host] == h).count();
+    let (fs, ws) = (
+        count(&all, "FS01.corp.example"),
+        count(&all, "WS01.corp.example"),
+    );
+    assert!(fs > 0 && ws > 0, "{fs} {ws}");
+    assert_eq!(all.len() - 1, fs + ws);
+
+    // A host (any case): that host's rows only, the same rows as in the whole timeline.
+    let one = run(&["--host", "ws01.CORP.example"]);
+    assert_eq!(one[0], all[0]);
+    let expect: Vec<&Vec<String>> = all[1..]
+        .iter()
+        .filter(|r| r[host] == "WS01.corp.example")
+        .collect();
+    assert_eq!(one[1..].iter().collect::<Vec<_>>(), expect);
+
+    // A time window: the rows at or after its start, in the same order.
+    let mid = all[1 + all.len() / 2][time].clone();
+    let later = run(&["--from", &mid]);
+    let expect: Vec<&Vec<String>> = all[1..].iter().filter(|r| r[time] >= mid).collect();
+    assert!(!expect.is_empty() && expect.len() < all.len() - 1);
+    assert_eq!(later[1..].iter().collect::<Vec<_>>(), expect);
+}

@@ -8,7 +8,7 @@ use crate::event::Event;
 use crate::graph::Graph;
 use crate::graph::render::{TreeOpts, text};
 use crate::pipeline::{Loaded, load};
-use crate::report::{self, ReportFormat, ReportInput, ReportOptions, RunInfo};
+use crate::report::{self, ReportFormat, ReportInput, ReportOptions, RunInfo, Selection};
 use crate::store::EventStore;
 use crate::time::{Ts, fmt_rel};
 use anyhow::Result;
@@ -389,18 +389,23 @@ fn write_reports(
     report::write_reports(dir, &input, &opts).map_err(report_error)
 }
 
-/// Indexes of the events in the window's hosts and times (events are decoded only when a time
-/// window is set).
-fn in_window(ev: &EventStore, w: &Window) -> Vec<u32> {
+/// The events in the window's hosts and times: all of them without a window (nothing held per
+/// event), else their indexes (events are decoded only when a time window is set).
+fn in_window(ev: &EventStore, w: &Window) -> Selection {
     let timed = w.from.is_some() || w.to.is_some();
+    if !timed && w.host.is_none() {
+        return Selection::All(ev.len());
+    }
     let mut c = ev.cursor();
-    (0..ev.len())
-        .filter(|&i| {
-            ev.host(i).is_some_and(|h| w.host_ok(h))
-                && (!timed || c.event(i).is_some_and(|e| w.time_ok(e.time)))
-        })
-        .map(|i| i as u32)
-        .collect()
+    Selection::Only(
+        (0..ev.len())
+            .filter(|&i| {
+                ev.host(i).is_some_and(|h| w.host_ok(h))
+                    && (!timed || c.event(i).is_some_and(|e| w.time_ok(e.time)))
+            })
+            .map(|i| i as u32)
+            .collect(),
+    )
 }
 
 /// One finding as a JSON object: the rule, host, times and evidence records.
@@ -687,7 +692,7 @@ pub fn timeline(a: TimelineArgs, quiet: bool) -> Result<i32> {
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut by_host: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     let ev = &r.loaded.events;
-    for i in in_window(ev, &w).into_iter().map(|i| i as usize) {
+    for i in in_window(ev, &w).iter() {
         if let Some(h) = ev.host(i) {
             by_host.entry(h).or_default().push(i);
         }

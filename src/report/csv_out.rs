@@ -351,7 +351,7 @@ pub fn timeline(
     t.rows_par(r.timeline.len(), |ks, sink| {
         let mut c = r.loaded.events.cursor();
         for k in ks {
-            let i = r.timeline[k] as usize;
+            let i = r.timeline.at(k);
             let Some(e) = c.event(i) else {
                 continue;
             };

@@ -132,10 +132,44 @@ pub struct ReportInput<'a> {
     pub runs: &'a [RuleRun],
     /// Per finding (same order): the event indexes shown with it, sorted, stages included.
     pub context: Vec<Vec<usize>>,
-    /// Indexes of the events in the timeline (after `--host/--from/--to`), sorted; `u32` like
-    /// every event index the run keeps per event (a store holds fewer than 4 billion events).
-    pub timeline: Vec<u32>,
+    /// The events in the timeline (after `--host/--from/--to`).
+    pub timeline: Selection,
     pub run: RunInfo,
+}
+
+/// Which events of the run a report lists, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selection {
+    /// Every event, `0..n` (no window: nothing is held per event).
+    All(usize),
+    /// These, sorted; `u32` like every event index the run keeps per event (a store holds
+    /// fewer than 4 billion events).
+    Only(Vec<u32>),
+}
+
+impl Selection {
+    pub fn len(&self) -> usize {
+        match self {
+            Selection::All(n) => *n,
+            Selection::Only(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The event index at place `k` of the selection (`k < len()`).
+    pub fn at(&self, k: usize) -> usize {
+        match self {
+            Selection::All(_) => k,
+            Selection::Only(v) => v[k] as usize,
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.len()).map(|k| self.at(k))
+    }
 }
 
 /// Every file name this module may write (stale ones are removed under `--force`).

@@ -91,7 +91,7 @@ pub fn write(
         jsonl,
     )?;
     let mut c = r.loaded.events.cursor();
-    for i in r.timeline.iter().map(|&i| i as usize) {
+    for i in r.timeline.iter() {
         let Some(e) = c.event(i) else {
             continue;
         };
