@@ -25,6 +25,9 @@ CORPUS=${CORPUS:-$ROOT/../shared/corpus}
 RUNS=${RUNS:-5}
 SETS=${SETS:-"corpus scale_q scale sysmon"}
 THREADS=${THREADS:-"1 2"}
+# dcomhunt = `scan -o DIR` (every report written); dcomhunt-term = `scan` with findings to the
+# terminal only; evtx_dump = the baseline.
+TOOLS=${TOOLS:-"dcomhunt dcomhunt-term evtx_dump"}
 # --events is per host; about 730 bytes of EVTX per event: 8 x 170000 is about 1 GB.
 SCALE_ARGS=${SCALE_ARGS:-"--hosts 8 --events 170000 --attacks 6"}
 # The same at a quarter of the events, for the memory-growth target (4x input, <2x RSS).
@@ -170,9 +173,16 @@ for set in $SETS; do
         else
             scan="'$BIN' --threads $t -q scan '$target' >/dev/null"
         fi
+        # The same run without report files: findings to the terminal only (like evtx_dump's
+        # output, which goes to /dev/null); it still reads, hashes, builds and matches everything.
+        term="'$BIN' --threads $t -q scan '$target' >/dev/null"
         dump="xargs -0 -n1 '$EVTX_DUMP' -t $t -o jsonl <'$files' >/dev/null 2>&1"
-        for tool in dcomhunt evtx_dump; do
-            if [ $tool = dcomhunt ]; then cmd=$scan; else cmd=$dump; fi
+        for tool in $TOOLS; do
+            case $tool in
+            dcomhunt) cmd=$scan ;;
+            dcomhunt-term) cmd=$term ;;
+            *) cmd=$dump ;;
+            esac
             w=$(wall "$cmd" "$prep")
             k=$(peak_kib "$cmd" "$prep")
             line=$(awk -v s="$set" -v tool="$tool" -v t="$t" -v n="$nfiles" -v mb="$mb" -v r="$records" \
@@ -188,6 +198,11 @@ echo "== results (median of $RUNS runs; $(nproc) cores; $(date -u +%F))"
 column -t -s $'\t' "$RESULTS"
 echo
 echo "== dcomhunt vs evtx_dump (wall ratio, >1 = dcomhunt faster)"
-awk -F'\t' 'NR > 1 { k = $1 "\t" $3; if ($2 == "dcomhunt") d[k] = $7; else e[k] = $7 }
-    END { for (k in d) if (k in e) printf "%s\tthreads %s\t%.2fx\n", substr(k, 1, index(k, "\t") - 1),
-          substr(k, index(k, "\t") + 1), e[k] / d[k] }' "$RESULTS" | sort
+awk -F'\t' 'NR > 1 { k = $1 "\t" $3 "\t" $2; w[k] = $7; if ($2 == "evtx_dump") e[$1 "\t" $3] = $7 }
+    END { for (k in w) { split(k, p, "\t"); if (p[3] != "evtx_dump" && (p[1] "\t" p[2]) in e)
+          printf "%s\t%s\tthreads %s\t%.2fx\n", p[1], p[3], p[2], e[p[1] "\t" p[2]] / w[k] } }' \
+    "$RESULTS" | sort
+echo
+echo "== scaling: wall at 1 thread / wall at 2 threads"
+awk -F'\t' 'NR > 1 { k = $1 "\t" $2; if ($3 == 1) one[k] = $7; if ($3 == 2) two[k] = $7 }
+    END { for (k in one) if (k in two) printf "%s\t%.2fx\n", k, one[k] / two[k] }' "$RESULTS" | sort
