@@ -173,7 +173,7 @@ fn read_whole(mut file: File, size: u64) -> std::io::Result<Vec<u8>> {
 
 /// Parse a file, handing each chunk's wanted records to `map` on the thread that parsed it;
 /// `map`'s results come back in chunk order.
-fn read_from<R: Read + Seek, T: Send>(
+fn read_from<R: Read + Seek + Send, T: Send>(
     mut reader: R,
     size: u64,
     display: &Arc<str>,
@@ -250,12 +250,11 @@ fn read_from<R: Read + Seek, T: Send>(
     };
     let settings = Arc::new(ParserSettings::default().indent(false));
     let mut records = Vec::new();
-    let mut batch: Vec<EvtxChunkData> = Vec::with_capacity(CHUNK_BATCH);
-    let flush = |batch: &mut Vec<EvtxChunkData>,
+    let flush = |batch: Vec<EvtxChunkData>,
                  records: &mut Vec<T>,
                  stats: &mut ReadStats,
                  paths: &mut PathCounts| {
-        let outs: Vec<(ChunkOut, T)> = std::mem::take(batch)
+        let outs: Vec<(ChunkOut, T)> = batch
             .into_par_iter()
             .map(|chunk| {
                 let mut out = read_chunk(chunk, &settings, display, mode);
@@ -275,31 +274,54 @@ fn read_from<R: Read + Seek, T: Send>(
             records.push(mapped);
         }
     };
-    for chunk in parser.chunks() {
-        match chunk {
-            Ok(c) => {
-                batch.push(c);
-                if batch.len() == CHUNK_BATCH {
-                    flush(&mut batch, &mut records, &mut stats, &mut paths);
+    // The next batch of chunks is read (and hashed) while the one before it is parsed: on one
+    // thread the two simply take turns; on more, reading a large file no longer waits for
+    // the parse of every batch.
+    let mut chunks = parser.chunks();
+    let mut next_batch = || -> (Vec<EvtxChunkData>, Vec<Damage>) {
+        let mut batch = Vec::with_capacity(CHUNK_BATCH);
+        let mut damage = Vec::new();
+        for chunk in chunks.by_ref() {
+            match chunk {
+                Ok(c) => {
+                    batch.push(c);
+                    if batch.len() == CHUNK_BATCH {
+                        break;
+                    }
                 }
-            }
-            Err(e) => {
-                let chunk_no = chunk_number_of(&e);
-                // An incomplete trailing chunk was already reported from the file size.
-                if partial && chunk_no == Some(whole_chunks) {
-                    continue;
+                Err(e) => {
+                    let chunk_no = chunk_number_of(&e);
+                    // An incomplete trailing chunk was already reported from the file size.
+                    if partial && chunk_no == Some(whole_chunks) {
+                        continue;
+                    }
+                    damage.push(Damage {
+                        chunk: chunk_no,
+                        offset: chunk_no.map(|n| FILE_HEADER_SIZE + n * CHUNK_SIZE),
+                        line: None,
+                        records_lost: None,
+                        reason: error_chain(&e),
+                    });
                 }
-                stats.damage.push(Damage {
-                    chunk: chunk_no,
-                    offset: chunk_no.map(|n| FILE_HEADER_SIZE + n * CHUNK_SIZE),
-                    line: None,
-                    records_lost: None,
-                    reason: error_chain(&e),
-                });
             }
         }
+        (batch, damage)
+    };
+    let (mut batch, damage) = next_batch();
+    // Damage is reported in file order: a batch's read errors, then its chunks' own.
+    stats.damage.extend(damage);
+    while !batch.is_empty() {
+        let ((following, damage), ()) = rayon::join(&mut next_batch, || {
+            flush(
+                std::mem::take(&mut batch),
+                &mut records,
+                &mut stats,
+                &mut paths,
+            )
+        });
+        stats.damage.extend(damage);
+        batch = following;
     }
-    flush(&mut batch, &mut records, &mut stats, &mut paths);
     Ok((records, stats, paths))
 }
 
