@@ -21,6 +21,8 @@ use std::sync::Arc;
 
 pub const FILE_HEADER_SIZE: u64 = 4096;
 pub const CHUNK_SIZE: u64 = 65536;
+/// The read buffer of a file being parsed (see [`read_hashed_with`]).
+const HEADER_SCAN_BUFFER: usize = 4096;
 /// Chunks handed to the thread pool at once: bounds memory to about this many × 64 KiB.
 const CHUNK_BATCH: usize = 64;
 
@@ -105,7 +107,10 @@ pub fn read_hashed_with<T: Send>(
         state: state.clone(),
     };
     let (out, stats, _) = read_from(
-        BufReader::with_capacity(CHUNK_SIZE as usize, reader),
+        // Small: the crate first reads every chunk's 512-byte header, each after a seek, to
+        // find the oldest chunk; a chunk-sized buffer read the whole file for that (and then
+        // again for the chunks). Chunks (64 KiB reads) bypass a buffer smaller than them.
+        BufReader::with_capacity(HEADER_SCAN_BUFFER, reader),
         size,
         display,
         Mode::Direct,
@@ -277,7 +282,7 @@ fn read_from<R: Read + Seek + Send, T: Send>(
     // The next batch of chunks is read (and hashed) while the one before it is parsed: on one
     // thread the two simply take turns; on more, reading a large file no longer waits for
     // the parse of every batch.
-    let mut chunks = parser.chunks();
+    let mut chunks = parser.chunks().fuse();
     let mut next_batch = || -> (Vec<EvtxChunkData>, Vec<Damage>) {
         let mut batch = Vec::with_capacity(CHUNK_BATCH);
         let mut damage = Vec::new();
