@@ -1,18 +1,24 @@
 //! Stage benchmarks over `../shared/corpus` (set `DCOMHUNT_CORPUS` to use another directory):
 //! discover (sniff + sha256), ingest (parse every file, render only wanted records),
-//! normalize + sort, graph, rules. Skips with a message when the corpus is absent.
+//! normalize + sort, graph, rules, reports (every file `scan -o` writes, into a fresh
+//! directory). Skips with a message when the corpus is absent.
 //!
 //! `cargo bench --bench ingest` (a few minutes on 2 cores). Whole-CLI timings against
 //! `evtx_dump` are in `scripts/bench.sh`; results in docs/performance.md.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use dcomhunt::cli::scan::{Window, context_events, scan_paths};
 use dcomhunt::discover::{Input, discover};
 use dcomhunt::graph::Graph;
 use dcomhunt::ingest;
 use dcomhunt::normalize::normalize;
 use dcomhunt::pipeline::{load_inputs, sort_events};
 use dcomhunt::record::RawRecord;
+use dcomhunt::report::{
+    ReportFormat, ReportInput, ReportOptions, RunInfo, Selection, write_reports,
+};
 use dcomhunt::store::EventStore;
+use dcomhunt::time::Ts;
 use rayon::prelude::*;
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -92,6 +98,54 @@ fn stages(c: &mut Criterion) {
     g.bench_function("rules (all built-in)", |b| {
         b.iter(|| black_box(dcomhunt::detect::run(&rules, &events, &graph).0.len()))
     });
+
+    // The reports stage as `scan -o DIR` runs it: findings, evidence, the timeline of every
+    // event, the manifest (each file hashed, synced and renamed into place).
+    let window = Window {
+        host: None,
+        from: None,
+        to: None,
+        tz: None,
+    };
+    let scanned = scan_paths(std::slice::from_ref(&dir), rules.clone(), &window).expect("scan");
+    let opts = ReportOptions {
+        report_format: ReportFormat::Csv,
+        excel: false,
+        timesketch: false,
+        host: None,
+        from: None,
+        to: None,
+        rules_dir: None,
+        rule_ids: Vec::new(),
+    };
+    g.throughput(Throughput::Elements(scanned.loaded.events.len() as u64));
+    g.bench_function(
+        "reports (scan -o: findings, evidence, timeline, manifest)",
+        |b| {
+            b.iter(|| {
+                let out = tempfile::tempdir().expect("temporary directory");
+                let input = ReportInput {
+                    loaded: &scanned.loaded,
+                    graph: &scanned.graph,
+                    rules: &scanned.rules,
+                    findings: &scanned.findings,
+                    runs: &scanned.runs,
+                    context: scanned
+                        .findings
+                        .iter()
+                        .map(|f| context_events(f, &scanned))
+                        .collect(),
+                    timeline: Selection::All(scanned.loaded.events.len()),
+                    run: RunInfo {
+                        command_line: vec!["dcomhunt".into(), "scan".into()],
+                        started: Ts(0),
+                        threads: rayon::current_num_threads(),
+                    },
+                };
+                black_box(write_reports(&out.path().join("out"), &input, &opts).expect("reports"))
+            })
+        },
+    );
     g.finish();
 }
 
