@@ -7,16 +7,14 @@
 //! `evtx_dump` are in `scripts/bench.sh`; results in docs/performance.md.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use dcomhunt::cli::scan::{Window, context_events, scan_paths};
+use dcomhunt::cli::scan::{Window, report_input, scan_paths};
 use dcomhunt::discover::{Input, discover};
 use dcomhunt::graph::Graph;
 use dcomhunt::ingest;
 use dcomhunt::normalize::normalize;
 use dcomhunt::pipeline::{load_inputs, sort_events};
 use dcomhunt::record::RawRecord;
-use dcomhunt::report::{
-    ReportFormat, ReportInput, ReportOptions, RunInfo, Selection, write_reports,
-};
+use dcomhunt::report::{ReportFormat, ReportOptions, RunInfo, write_reports};
 use dcomhunt::store::EventStore;
 use dcomhunt::time::Ts;
 use rayon::prelude::*;
@@ -124,24 +122,12 @@ fn stages(c: &mut Criterion) {
         |b| {
             b.iter(|| {
                 let out = tempfile::tempdir().expect("temporary directory");
-                let input = ReportInput {
-                    loaded: &scanned.loaded,
-                    graph: &scanned.graph,
-                    rules: &scanned.rules,
-                    findings: &scanned.findings,
-                    runs: &scanned.runs,
-                    context: scanned
-                        .findings
-                        .iter()
-                        .map(|f| context_events(f, &scanned))
-                        .collect(),
-                    timeline: Selection::All(scanned.loaded.events.len()),
-                    run: RunInfo {
-                        command_line: vec!["dcomhunt".into(), "scan".into()],
-                        started: Ts(0),
-                        threads: rayon::current_num_threads(),
-                    },
+                let run = RunInfo {
+                    command_line: vec!["dcomhunt".into(), "scan".into()],
+                    started: Ts(0),
+                    threads: rayon::current_num_threads(),
                 };
+                let input = report_input(&scanned, &window, run);
                 black_box(write_reports(&out.path().join("out"), &input, &opts).expect("reports"))
             })
         },

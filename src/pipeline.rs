@@ -214,29 +214,3 @@ fn normalize_batch(records: &[crate::record::RawRecord], spill: &Spill) -> Part 
 pub fn sort_events(events: &mut [Event]) {
     events.par_sort_unstable_by(|a, b| a.order_key().cmp(&b.order_key()));
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::discover::discover;
-
-    /// `load` hashes while parsing; the sizes and hashes equal `discover`'s streamed ones.
-    #[test]
-    fn hashes_while_parsing_equal_discover_hashes() {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata");
-        let hashed = discover(std::slice::from_ref(&dir)).unwrap();
-        let loaded = load(&[dir]).unwrap();
-        assert!(!loaded.inputs.is_empty());
-        assert_eq!(loaded.inputs.len(), hashed.inputs.len());
-        for (a, b) in loaded.inputs.iter().zip(&hashed.inputs) {
-            assert_eq!(a.input.display, b.display);
-            assert_eq!(
-                (a.input.size, &a.input.sha256),
-                (b.size, &b.sha256),
-                "{}",
-                b.display
-            );
-            assert_eq!(b.sha256.len(), 64);
-        }
-    }
-}

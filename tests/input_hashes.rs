@@ -22,8 +22,14 @@ fn same_hashes(dir: PathBuf) -> usize {
             "{}",
             b.display
         );
+        assert_eq!(b.sha256.len(), 64);
     }
     loaded.inputs.len()
+}
+
+#[test]
+fn testdata_files_hash_as_a_plain_read() {
+    assert!(same_hashes(common::testdata()) > 0);
 }
 
 #[test]

@@ -369,24 +369,30 @@ fn write_reports(
         rules_dir: a.rules.as_ref().map(|p| p.to_string_lossy().into_owned()),
         rule_ids,
     };
-    let timeline = in_window(&r.loaded.events, w);
-    let input = ReportInput {
+    let run = RunInfo {
+        command_line: std::env::args_os()
+            .map(|s| s.to_string_lossy().into_owned())
+            .collect(),
+        started,
+        threads: rayon::current_num_threads(),
+    };
+    let input = report_input(r, w, run);
+    report::write_reports(dir, &input, &opts).map_err(report_error)
+}
+
+/// What the `-o DIR` reports of a finished scan are made of: its results, each finding's
+/// context events and the window's timeline.
+pub fn report_input<'a>(r: &'a ScanResult, w: &Window, run: RunInfo) -> ReportInput<'a> {
+    ReportInput {
         loaded: &r.loaded,
         graph: &r.graph,
         rules: &r.rules,
         findings: &r.findings,
         runs: &r.runs,
         context: r.findings.iter().map(|f| context_events(f, r)).collect(),
-        timeline,
-        run: RunInfo {
-            command_line: std::env::args_os()
-                .map(|s| s.to_string_lossy().into_owned())
-                .collect(),
-            started,
-            threads: rayon::current_num_threads(),
-        },
-    };
-    report::write_reports(dir, &input, &opts).map_err(report_error)
+        timeline: in_window(&r.loaded.events, w),
+        run,
+    }
 }
 
 /// The events in the window's hosts and times: all of them without a window (nothing held per

@@ -14,8 +14,8 @@ pub struct CsvRows {
     out: Vec<u8>,
     /// Fields written in the current record.
     fields: usize,
-    /// Bytes written in the current record (delimiters included).
-    record_bytes: usize,
+    /// Where the current record starts in `out`.
+    record_start: usize,
 }
 
 impl CsvRows {
@@ -28,7 +28,6 @@ impl CsvRows {
 
     /// Append one field to the current record.
     pub fn field(&mut self, v: &[u8]) {
-        let before = self.out.len();
         if self.fields > 0 {
             self.out.push(b',');
         }
@@ -47,17 +46,16 @@ impl CsvRows {
         } else {
             self.out.extend_from_slice(v);
         }
-        self.record_bytes += self.out.len() - before;
     }
 
     /// End the current record.
     pub fn end_record(&mut self) {
-        if self.record_bytes == 0 {
+        if self.out.len() == self.record_start {
             self.out.extend_from_slice(b"\"\"");
         }
         self.out.extend_from_slice(b"\r\n");
         self.fields = 0;
-        self.record_bytes = 0;
+        self.record_start = self.out.len();
     }
 
     /// A whole record.
@@ -81,7 +79,7 @@ impl CsvRows {
     /// only between records).
     pub fn take(&mut self) -> Vec<u8> {
         self.fields = 0;
-        self.record_bytes = 0;
+        self.record_start = 0;
         std::mem::take(&mut self.out)
     }
 }

@@ -162,7 +162,7 @@ impl Encoder {
     }
 
     /// Bytes encoded so far (the encoder starts again empty).
-    fn take(&mut self) -> Result<Bytes, ReportError> {
+    fn take(&mut self) -> Bytes {
         let csv = match self.csv.as_mut() {
             Some((w, _)) => std::mem::replace(w, csv_writer()).take(),
             None => Vec::new(),
@@ -175,7 +175,7 @@ impl Encoder {
             rows: self.rows,
         };
         (self.truncated, self.rows) = (0, 0);
-        Ok(out)
+        out
     }
 
     fn pending(&self) -> usize {
@@ -311,7 +311,7 @@ impl TableOut {
                             name,
                         };
                         rows(b..(b + BLOCK_ROWS).min(end), &mut sink)?;
-                        enc.take()
+                        Ok(enc.take())
                     })
                     .collect();
                 for b in blocks {
@@ -341,7 +341,7 @@ impl TableOut {
     }
 
     fn drain(&mut self) -> Result<(), ReportError> {
-        let b = self.enc.take()?;
+        let b = self.enc.take();
         self.write(b)
     }
 
