@@ -724,6 +724,27 @@ fn le<const N: usize>(b: &[u8]) -> Option<[u8; N]> {
     b.try_into().ok()
 }
 
+/// Units gathered per block by the ASCII path of [`write_value`].
+const ASCII_BLOCK: usize = 64;
+
+/// How many leading UTF-16LE units of `b` are in 1..0x80, counted four at a time (a shorter
+/// count is fine: the caller goes on one unit at a time).
+fn ascii_units(b: &[u8]) -> usize {
+    const HIGH: u64 = 0xFF80_FF80_FF80_FF80;
+    const ONES: u64 = 0x0001_0001_0001_0001;
+    const TOPS: u64 = 0x8000_8000_8000_8000;
+    let mut n = 0;
+    for w in b.chunks_exact(8) {
+        let x = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+        // Every unit below 0x80 (so none borrows below) and none zero.
+        if x & HIGH != 0 || x.wrapping_sub(ONES) & !x & TOPS != 0 {
+            break;
+        }
+        n += 4;
+    }
+    n
+}
+
 /// Append a substitution value's text as the JSON path reads it; `None` for what is left to it.
 fn write_value(out: &mut String, ty: u8, b: &[u8]) -> Option<()> {
     match ty {
@@ -733,7 +754,20 @@ fn write_value(out: &mut String, ty: u8, b: &[u8]) -> Option<()> {
                 return None;
             }
             out.reserve(b.len() / 2);
-            // ASCII first (nearly every value), one unit at a time; the rest decoded in full.
+            // ASCII first (nearly every value): whole blocks of units in 1..0x80 at once, then
+            // one unit at a time; the rest decoded in full.
+            let ascii = ascii_units(b);
+            if ascii > 0 {
+                let mut buf = [0u8; ASCII_BLOCK];
+                for block in b[..ascii * 2].chunks(ASCII_BLOCK * 2) {
+                    let k = block.len() / 2;
+                    for (d, u) in buf[..k].iter_mut().zip(block.chunks_exact(2)) {
+                        *d = u[0];
+                    }
+                    out.push_str(std::str::from_utf8(&buf[..k]).ok()?);
+                }
+            }
+            let b = &b[ascii * 2..];
             let mut units = b.chunks_exact(2).map(|u| u16::from_le_bytes([u[0], u[1]]));
             let mut pending = None;
             for u in units.by_ref() {
@@ -996,6 +1030,44 @@ mod tests {
         assert_eq!(text(&[0x61, 0xD800, 0x62]), None, "unpaired surrogate");
         let mut odd = String::new();
         assert!(write_value(&mut odd, 0x01, &[0x61, 0, 0x62]).is_none());
+    }
+
+    /// Random strings of every length up to three ASCII blocks, mostly ASCII with NULs, wide
+    /// characters, surrogate pairs and lone surrogates at random places: the block-wise ASCII
+    /// path and the unit-wise decoder together give exactly `String::from_utf16` of the units
+    /// before the first NUL (`None` where that refuses them).
+    #[test]
+    fn utf16_strings_decode_like_from_utf16_at_any_position() {
+        let mut rng = crate::writer::scale::Rng(0x2545_f491_4f6c_dd1d_u64);
+        for len in 0..=(3 * ASCII_BLOCK + 5) {
+            for _ in 0..20 {
+                let mut units = Vec::with_capacity(len);
+                while units.len() < len {
+                    match rng.below(40) {
+                        0 => units.push(0),
+                        1 => units.push(0xE9),
+                        2 => units.push(0x753B),
+                        3 => units.extend([0xD83D, 0xDE00]),
+                        4 => units.push(0xDC00),
+                        5 => units.push(0x80),
+                        6 => units.push(0x7F),
+                        _ => units.push(0x20 + rng.below(0x5F) as u16),
+                    }
+                }
+                let bytes: Vec<u8> = units.iter().flat_map(|u| u.to_le_bytes()).collect();
+                let end = units.iter().position(|&u| u == 0).unwrap_or(units.len());
+                let expected = String::from_utf16(&units[..end]).ok();
+                let mut got = String::from("prefix:");
+                let ok = write_value(&mut got, 0x01, &bytes);
+                match expected {
+                    Some(e) => {
+                        assert!(ok.is_some(), "{units:x?}");
+                        assert_eq!(got, format!("prefix:{e}"), "{units:x?}");
+                    }
+                    None => assert!(ok.is_none(), "{units:x?}"),
+                }
+            }
+        }
     }
 }
 
