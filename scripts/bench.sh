@@ -12,11 +12,12 @@
 #   sysmon  one large Sysmon file: every non-empty chunk of the corpus' Sysmon-only files
 #           concatenated behind one file header (chunks are self-contained in EVTX)
 #
-# For each set and each of --threads 1 and --threads 2 it prints wall time (median), MB/s,
-# records/s and peak RSS for `dcomhunt scan` and for the evtx_dump baseline (one evtx_dump
-# process per file, `-t N -o jsonl > /dev/null`, as issue 7's 1.09 s figure was measured).
-# Peak RSS comes from GNU time (`/usr/bin/time -v`); for the evtx_dump loop it is the largest
-# single process. Results also go to target/bench/results.tsv.
+# For each set and each of --threads 1 and --threads $(nproc) (all cores; THREADS="1 2 4" to
+# choose) it prints wall time (median), MB/s, records/s and peak RSS for `dcomhunt scan` and
+# for the evtx_dump baseline (one evtx_dump process per file, `-t N -o jsonl > /dev/null`, as
+# issue 7's 1.09 s figure was measured). Peak RSS comes from GNU time (`/usr/bin/time -v`); for
+# the evtx_dump loop it is the largest single process. Results also go to
+# target/bench/results.tsv.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -24,7 +25,11 @@ ROOT=$PWD
 CORPUS=${CORPUS:-$ROOT/../shared/corpus}
 RUNS=${RUNS:-5}
 SETS=${SETS:-"corpus scale_q scale sysmon"}
-THREADS=${THREADS:-"1 2"}
+# --threads 1 and all cores (just 1 on a one-core machine).
+if [ -z "${THREADS:-}" ]; then
+    THREADS=1
+    [ "$(nproc)" -gt 1 ] && THREADS="1 $(nproc)"
+fi
 # dcomhunt = `scan -o DIR` (every report written); dcomhunt-term = `scan` with findings to the
 # terminal only; evtx_dump = the baseline.
 TOOLS=${TOOLS:-"dcomhunt dcomhunt-term evtx_dump"}
@@ -203,6 +208,7 @@ awk -F'\t' 'NR > 1 { k = $1 "\t" $3 "\t" $2; w[k] = $7; if ($2 == "evtx_dump") e
           printf "%s\t%s\tthreads %s\t%.2fx\n", p[1], p[3], p[2], e[p[1] "\t" p[2]] / w[k] } }' \
     "$RESULTS" | sort
 echo
-echo "== scaling: wall at 1 thread / wall at 2 threads"
-awk -F'\t' 'NR > 1 { k = $1 "\t" $2; if ($3 == 1) one[k] = $7; if ($3 == 2) two[k] = $7 }
-    END { for (k in one) if (k in two) printf "%s\t%.2fx\n", k, one[k] / two[k] }' "$RESULTS" | sort
+echo "== scaling: wall at 1 thread / wall at N threads"
+awk -F'\t' 'NR > 1 { k = $1 "\t" $2; if ($3 == 1) one[k] = $7; else { w[k "\t" $3] = $7 } }
+    END { for (kn in w) { split(kn, p, "\t"); k = p[1] "\t" p[2]
+          if (k in one) printf "%s\tthreads %s\t%.2fx\n", k, p[3], one[k] / w[kn] } }' "$RESULTS" | sort
