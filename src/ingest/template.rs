@@ -9,7 +9,7 @@
 //! an element depends on being empty, …) gives `None`, and the caller renders JSON instead.
 
 use crate::record::{Provenance, RawRecord};
-use crate::time::Ts;
+use crate::time::{Ts, iso_digits};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::rc::Rc;
@@ -615,24 +615,17 @@ fn is_empty_value(v: Option<&(u8, &[u8])>) -> bool {
     }
 }
 
-/// `YYYY-MM-DDTHH:MM:SS.fffffffZ`, digit by digit (once per time value of every kept record;
-/// `write!` with padding was 3 % of a scan). Each part is written modulo its width, as
-/// `{:04}`…`{:07}` would for the ranges the callers give.
+/// `YYYY-MM-DDTHH:MM:SS.fffffffZ` of a date, seconds of the day and ticks ([`iso_digits`]).
 fn write_datetime(out: &mut String, year: u64, month: u64, day: u64, secs: u64, ticks: u64) {
-    let mut b = *b"0000-00-00T00:00:00.0000000Z";
-    let mut put = |at: usize, width: usize, mut v: u64| {
-        for k in (at..at + width).rev() {
-            b[k] = b'0' + (v % 10) as u8;
-            v /= 10;
-        }
-    };
-    put(0, 4, year % 10_000);
-    put(5, 2, month);
-    put(8, 2, day);
-    put(11, 2, secs / 3600);
-    put(14, 2, secs / 60 % 60);
-    put(17, 2, secs % 60);
-    put(20, 7, ticks);
+    let b = iso_digits([
+        year % 10_000,
+        month,
+        day,
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60,
+        ticks,
+    ]);
     out.extend(b.iter().map(|&c| char::from(c)));
 }
 
