@@ -63,11 +63,20 @@ impl Ts {
 
     /// ISO-8601 UTC with 7 fractional digits and `Z`.
     pub fn iso(self) -> String {
+        match self.iso_text() {
+            IsoText::Digits(b) => String::from_utf8_lossy(&b).into_owned(),
+            IsoText::Other(s) => s,
+        }
+    }
+
+    /// [`Ts::iso`]'s text without an allocation for the years 0 to 9999 (every timeline row
+    /// writes two).
+    pub fn iso_text(self) -> IsoText {
         match self.to_datetime() {
-            // Written digit by digit: this runs for every timeline row.
+            // Written digit by digit.
             Some(dt) if (0..=9999).contains(&dt.year()) => {
                 let (_, t) = self.unix_parts();
-                let b = iso_digits([
+                IsoText::Digits(iso_digits([
                     dt.year() as u64,
                     dt.month().into(),
                     dt.day().into(),
@@ -75,14 +84,13 @@ impl Ts {
                     dt.minute().into(),
                     dt.second().into(),
                     t.into(),
-                ]);
-                String::from_utf8_lossy(&b).into_owned()
+                ]))
             }
             Some(dt) => {
                 let (_, t) = self.unix_parts();
-                format!("{}.{:07}Z", dt.format("%Y-%m-%dT%H:%M:%S"), t)
+                IsoText::Other(format!("{}.{:07}Z", dt.format("%Y-%m-%dT%H:%M:%S"), t))
             }
-            None => format!("invalid-filetime({})", self.0),
+            None => IsoText::Other(format!("invalid-filetime({})", self.0)),
         }
     }
 
@@ -149,6 +157,25 @@ impl Ts {
 /// digit by digit (it runs for every timeline row and every time value read from EVTX; `write!`
 /// with padding was 3 % of a scan). Each part is written modulo its width, as `{:04}`…`{:07}`
 /// would for the ranges the callers give.
+/// The text of [`Ts::iso_text`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IsoText {
+    /// `YYYY-MM-DDThh:mm:ss.fffffffZ`, ASCII digits.
+    Digits([u8; 28]),
+    /// A year outside 0 to 9999, or a time that is no date at all.
+    Other(String),
+}
+
+impl IsoText {
+    pub fn as_str(&self) -> &str {
+        match self {
+            // Only ASCII digits and separators: always UTF-8.
+            IsoText::Digits(b) => std::str::from_utf8(b).unwrap_or_default(),
+            IsoText::Other(s) => s,
+        }
+    }
+}
+
 pub(crate) fn iso_digits(parts: [u64; 7]) -> [u8; 28] {
     let mut b = *b"0000-00-00T00:00:00.0000000Z";
     for (mut v, (at, width)) in

@@ -2,12 +2,20 @@
 //!
 //! A file only appears under its final name once it is complete and synced; an interrupted run
 //! leaves at most a hidden `.NAME.tmp-PID` file, never a half-written report.
+//!
+//! A large file is synced in the background while it is written (every [`SYNC_EVERY`] bytes,
+//! one sync at a time, on its own thread), so that the final sync, which the run waits for,
+//! only has the last part left to write to disk.
 
 use super::ReportError;
 use sha2::{Digest, Sha256};
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::thread::JoinHandle;
+
+/// Bytes written between two background syncs of a report file.
+pub const SYNC_EVERY: u64 = 32 << 20;
 
 /// A report file being written: bytes go to a temporary file and into a SHA-256.
 pub struct AtomicFile {
@@ -16,6 +24,12 @@ pub struct AtomicFile {
     dest: PathBuf,
     hasher: Sha256,
     bytes: u64,
+    /// Bytes written when the last background sync started.
+    sync_started_at: u64,
+    /// Bytes between background syncs ([`SYNC_EVERY`]; smaller in tests).
+    sync_every: u64,
+    /// The background sync in progress, if any.
+    syncing: Option<JoinHandle<io::Result<()>>>,
 }
 
 /// The temporary name of `name` for this process.
@@ -42,7 +56,40 @@ impl AtomicFile {
             dest: dir.join(name),
             hasher: Sha256::new(),
             bytes: 0,
+            sync_started_at: 0,
+            sync_every: SYNC_EVERY,
+            syncing: None,
         })
+    }
+
+    /// Wait for the background sync in progress, if any, and give its error.
+    fn join_sync(&mut self) -> io::Result<()> {
+        match self.syncing.take() {
+            Some(h) => h
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("the sync thread panicked"))),
+            None => Ok(()),
+        }
+    }
+
+    /// Start syncing what was written so far on another thread, unless a sync is still
+    /// running; a failed sync is reported here, at the next write after it.
+    fn sync_in_background(&mut self) -> io::Result<()> {
+        if self.syncing.as_ref().is_some_and(|h| !h.is_finished()) {
+            return Ok(());
+        }
+        self.join_sync()?;
+        let Some(f) = self.file.as_ref() else {
+            return Ok(());
+        };
+        let f = f.try_clone()?;
+        self.sync_started_at = self.bytes;
+        // No thread to be had: the final sync does it all.
+        self.syncing = std::thread::Builder::new()
+            .name("report-sync".into())
+            .spawn(move || f.sync_data())
+            .ok();
+        Ok(())
     }
 
     /// Flush and sync; the file is complete but still under its temporary name.
@@ -54,6 +101,7 @@ impl AtomicFile {
             ));
         };
         f.flush()
+            .and_then(|()| self.join_sync())
             .and_then(|()| f.sync_all())
             .map_err(|e| ReportError::io(&self.tmp, e))?;
         drop(f);
@@ -76,6 +124,9 @@ impl Write for AtomicFile {
         let n = f.write(buf)?;
         self.hasher.update(&buf[..n]);
         self.bytes += n as u64;
+        if self.bytes - self.sync_started_at >= self.sync_every {
+            self.sync_in_background()?;
+        }
         Ok(n)
     }
 
@@ -90,6 +141,7 @@ impl Write for AtomicFile {
 impl Drop for AtomicFile {
     fn drop(&mut self) {
         // Not finished (an error on the way): the temporary file is removed.
+        let _ = self.join_sync();
         if self.file.take().is_some() {
             let _ = std::fs::remove_file(&self.tmp);
         }
@@ -136,6 +188,25 @@ impl Drop for Staged {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn background_syncs_leave_the_bytes_and_digest_as_written() {
+        let d = tempfile::tempdir().unwrap();
+        let mut f = AtomicFile::create(d.path(), "big.csv").unwrap();
+        f.sync_every = 1000;
+        let mut all = Vec::new();
+        for k in 0..500u32 {
+            let line = format!("{k},{}\r\n", "x".repeat((k % 97) as usize));
+            f.write_all(line.as_bytes()).unwrap();
+            all.extend_from_slice(line.as_bytes());
+        }
+        assert!(f.sync_started_at > 0, "a background sync ran");
+        let s = f.finish().unwrap();
+        assert_eq!(s.bytes, all.len() as u64);
+        assert_eq!(s.sha256, hex::encode(Sha256::digest(&all)));
+        s.commit().unwrap();
+        assert_eq!(std::fs::read(d.path().join("big.csv")).unwrap(), all);
+    }
 
     #[test]
     fn nothing_under_the_final_name_until_commit() {

@@ -3,9 +3,12 @@
 
 use super::table::{Cell, CsvMode, TableOut};
 use super::{ReportError, ReportInput, TableDone};
-use crate::event::{Event, Kind};
+use crate::event::{Event, Kind, Text};
+use crate::graph::HostGraph;
+use crate::time::Ts;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use std::sync::Arc;
 
 pub const FINDINGS_COLUMNS: &[&str] = &[
     "finding_id",
@@ -179,6 +182,33 @@ pub fn graph_entity_id<'a>(r: &'a ReportInput<'_>, host: &str, i: usize) -> Opti
         .map(|p| p.entity_id())
 }
 
+/// [`graph_entity_id`] for row after row: the last host's graph is remembered (a timeline's
+/// events come from one host in runs), so most rows skip the lookup by name.
+pub struct GraphIds<'a> {
+    r: &'a ReportInput<'a>,
+    last: Option<(Text, Option<&'a HostGraph>)>,
+}
+
+impl<'a> GraphIds<'a> {
+    pub fn new(r: &'a ReportInput<'a>) -> GraphIds<'a> {
+        GraphIds { r, last: None }
+    }
+
+    /// The entity id of the graph node event `i` (of host `host`) resolved to.
+    pub fn of(&mut self, host: &Text, i: usize) -> Option<&'a str> {
+        let n = self.r.graph.resolved(i)?.node()?;
+        let hg = match &self.last {
+            Some((h, hg)) if Arc::ptr_eq(h, host) || **h == **host => *hg,
+            _ => {
+                let hg = self.r.graph.host(host);
+                self.last = Some((host.clone(), hg));
+                hg
+            }
+        };
+        hg.and_then(|h| h.proc_ref(n)).map(|p| p.entity_id())
+    }
+}
+
 fn done(t: TableOut, name: &'static str) -> Result<TableDone, ReportError> {
     let rows = t.rows();
     let truncated = t.truncated();
@@ -350,6 +380,7 @@ pub fn timeline(
     // Rows are encoded in blocks on the thread pool and written in order.
     t.rows_par(r.timeline.len(), |ks, sink| {
         let mut c = r.loaded.events.cursor();
+        let mut ids = GraphIds::new(r);
         for k in ks {
             let i = r.timeline.at(k);
             let Some(e) = c.event(i) else {
@@ -357,9 +388,12 @@ pub fn timeline(
             };
             let x = Fields::of(&e);
             let m = marks.get(&i);
+            let (time, utc_time) = (e.time.iso_text(), e.utc_time.map(Ts::iso_text));
             sink.row(&[
-                Cell::owned(e.time.iso()),
-                e.utc_time.map_or(Cell::Null, |u| Cell::owned(u.iso())),
+                Cell::str(time.as_str()),
+                utc_time
+                    .as_ref()
+                    .map_or(Cell::Null, |u| Cell::str(u.as_str())),
                 Cell::str(&e.host),
                 Cell::str(&e.channel),
                 Cell::str(&e.provider),
@@ -371,7 +405,7 @@ pub fn timeline(
                 Cell::opt_uint(e.prov.offset),
                 Cell::opt_uint(e.prov.line),
                 Cell::opt_str(x.entity_id),
-                Cell::opt_str(graph_entity_id(r, &e.host, i)),
+                Cell::opt_str(ids.of(&e.host, i)),
                 Cell::opt_uint(x.pid),
                 Cell::opt_str(x.image),
                 Cell::opt_str(x.command_line),

@@ -26,6 +26,15 @@ impl CsvRows {
         }
     }
 
+    /// Rows encoded into `out` (emptied first; its room is kept).
+    pub fn reusing(mut out: Vec<u8>) -> CsvRows {
+        out.clear();
+        CsvRows {
+            out,
+            ..CsvRows::default()
+        }
+    }
+
     /// Append one field to the current record.
     pub fn field(&mut self, v: &[u8]) {
         if self.fields > 0 {
@@ -73,6 +82,11 @@ impl CsvRows {
 
     pub fn is_empty(&self) -> bool {
         self.out.is_empty()
+    }
+
+    /// The bytes so far (take only between records).
+    pub fn into_inner(self) -> Vec<u8> {
+        self.out
     }
 
     /// The bytes so far; the buffer starts again empty (a record in progress is lost, so take
