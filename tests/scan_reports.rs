@@ -190,6 +190,14 @@ fn reports_are_byte_identical_whatever_threads_and_path_order() {
     );
     assert_eq!(ts[1][2], "1556656511856089");
     assert_eq!(ts[1][3], "Process Start");
+    // One Timesketch row per timeline row, in the same order.
+    let tl = read_csv(&f1["timeline.csv"]);
+    let (tl_time, tl_record) = (column(&tl, "time"), column(&tl, "record_id"));
+    let (ts_time, ts_record) = (column(&ts, "datetime"), column(&ts, "record_id"));
+    assert_eq!(ts.len(), tl.len());
+    for (a, b) in tl[1..].iter().zip(&ts[1..]) {
+        assert_eq!((&a[tl_time], &a[tl_record]), (&b[ts_time], &b[ts_record]));
+    }
 }
 
 #[test]

@@ -410,7 +410,7 @@ impl TableOut {
         let name = self.name;
         let blocks = n.div_ceil(BLOCK_ROWS);
         let threads = rayon::current_num_threads().max(1);
-        let line = Line::new(4 * threads);
+        let line = Line::new(2 * threads + 2);
         let line = &line;
         let encode = |b: usize, reuse: Bytes| -> Result<Bytes, ReportError> {
             let mut enc = proto.fork_into(reuse);
