@@ -1,7 +1,7 @@
 //! `findings`, `evidence` and `timeline`: columns (documented in docs/csv.md, same order) and
 //! rows.
 
-use super::table::{Cell, CsvMode, TableOut};
+use super::table::{Cell, CsvMode, RowSink, TableOut};
 use super::{ReportError, ReportInput, TableDone};
 use crate::event::{Event, Kind, Text};
 use crate::graph::HostGraph;
@@ -180,6 +180,26 @@ pub fn graph_entity_id<'a>(r: &'a ReportInput<'_>, host: &str, i: usize) -> Opti
         .host(host)
         .and_then(|h| h.proc_ref(n))
         .map(|p| p.entity_id())
+}
+
+/// Rows of the timeline's events, in order: `row(event index, event, graph ids, sink)` for each
+/// event of the selection, blocks of them encoded on the thread pool (see
+/// [`TableOut::rows_par`]).
+pub fn timeline_rows<F>(t: &mut TableOut, r: &ReportInput<'_>, row: F) -> Result<(), ReportError>
+where
+    F: Fn(usize, &Event, &mut GraphIds<'_>, &mut RowSink<'_>) -> Result<(), ReportError> + Sync,
+{
+    t.rows_par(r.timeline.len(), |ks, sink| {
+        let mut c = r.loaded.events.cursor();
+        let mut ids = GraphIds::new(r);
+        for k in ks {
+            let i = r.timeline.at(k);
+            if let Some(e) = c.event(i) {
+                row(i, &e, &mut ids, sink)?;
+            }
+        }
+        Ok(())
+    })
 }
 
 /// [`graph_entity_id`] for row after row: the last host's graph is remembered (a timeline's
@@ -377,59 +397,49 @@ pub fn timeline(
 ) -> Result<TableDone, ReportError> {
     let marks = finding_marks(r);
     let mut t = TableOut::create(dir, "timeline", TIMELINE_COLUMNS, csv, jsonl)?;
-    // Rows are encoded in blocks on the thread pool and written in order.
-    t.rows_par(r.timeline.len(), |ks, sink| {
-        let mut c = r.loaded.events.cursor();
-        let mut ids = GraphIds::new(r);
-        for k in ks {
-            let i = r.timeline.at(k);
-            let Some(e) = c.event(i) else {
-                continue;
-            };
-            let x = Fields::of(&e);
-            let m = marks.get(&i);
-            let (time, utc_time) = (e.time.iso_text(), e.utc_time.map(Ts::iso_text));
-            sink.row(&[
-                Cell::str(time.as_str()),
-                utc_time
-                    .as_ref()
-                    .map_or(Cell::Null, |u| Cell::str(u.as_str())),
-                Cell::str(&e.host),
-                Cell::str(&e.channel),
-                Cell::str(&e.provider),
-                Cell::UInt(e.event_id.into()),
-                Cell::UInt(e.record_id),
-                Cell::str(e.kind_name()),
-                Cell::str(&e.prov.file),
-                Cell::opt_uint(e.prov.chunk),
-                Cell::opt_uint(e.prov.offset),
-                Cell::opt_uint(e.prov.line),
-                Cell::opt_str(x.entity_id),
-                Cell::opt_str(ids.of(&e.host, i)),
-                Cell::opt_uint(x.pid),
-                Cell::opt_str(x.image),
-                Cell::opt_str(x.command_line),
-                Cell::opt_str(x.parent_entity_id),
-                Cell::opt_uint(x.parent_pid),
-                Cell::opt_str(x.parent_image),
-                Cell::opt_str(x.parent_command_line),
-                Cell::opt_str(x.user),
-                Cell::opt_str(x.hashes),
-                Cell::opt_str(x.current_directory),
-                Cell::opt_str(x.integrity_level),
-                Cell::opt_str(x.direction),
-                Cell::opt_str(x.transport),
-                Cell::opt_str(x.source_ip),
-                Cell::opt_uint(x.source_port),
-                Cell::opt_str(x.destination_ip),
-                Cell::opt_uint(x.destination_port),
-                Cell::opt_str(x.local_side),
-                Cell::opt_str(x.boot_marker),
-                joined(m.map(|m| &m.0)),
-                joined(m.map(|m| &m.1)),
-            ])?;
-        }
-        Ok(())
+    timeline_rows(&mut t, r, |i, e, ids, sink| {
+        let x = Fields::of(e);
+        let m = marks.get(&i);
+        let (time, utc_time) = (e.time.iso_text(), e.utc_time.map(Ts::iso_text));
+        sink.row(&[
+            Cell::str(time.as_str()),
+            utc_time
+                .as_ref()
+                .map_or(Cell::Null, |u| Cell::str(u.as_str())),
+            Cell::str(&e.host),
+            Cell::str(&e.channel),
+            Cell::str(&e.provider),
+            Cell::UInt(e.event_id.into()),
+            Cell::UInt(e.record_id),
+            Cell::str(e.kind_name()),
+            Cell::str(&e.prov.file),
+            Cell::opt_uint(e.prov.chunk),
+            Cell::opt_uint(e.prov.offset),
+            Cell::opt_uint(e.prov.line),
+            Cell::opt_str(x.entity_id),
+            Cell::opt_str(ids.of(&e.host, i)),
+            Cell::opt_uint(x.pid),
+            Cell::opt_str(x.image),
+            Cell::opt_str(x.command_line),
+            Cell::opt_str(x.parent_entity_id),
+            Cell::opt_uint(x.parent_pid),
+            Cell::opt_str(x.parent_image),
+            Cell::opt_str(x.parent_command_line),
+            Cell::opt_str(x.user),
+            Cell::opt_str(x.hashes),
+            Cell::opt_str(x.current_directory),
+            Cell::opt_str(x.integrity_level),
+            Cell::opt_str(x.direction),
+            Cell::opt_str(x.transport),
+            Cell::opt_str(x.source_ip),
+            Cell::opt_uint(x.source_port),
+            Cell::opt_str(x.destination_ip),
+            Cell::opt_uint(x.destination_port),
+            Cell::opt_str(x.local_side),
+            Cell::opt_str(x.boot_marker),
+            joined(m.map(|m| &m.0)),
+            joined(m.map(|m| &m.1)),
+        ])
     })?;
     done(t, "timeline")
 }

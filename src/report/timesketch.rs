@@ -2,7 +2,7 @@
 //! `datetime`, `timestamp`, `timestamp_desc`, then the event's fields). Never modified for
 //! spreadsheets, whatever `--excel` says.
 
-use super::csv_out::{Fields, GraphIds, finding_marks};
+use super::csv_out::{Fields, finding_marks, timeline_rows};
 use super::table::{Cell, CsvMode, TableOut};
 use super::{ReportError, ReportInput, TableDone};
 use crate::display::or_unknown;
@@ -90,60 +90,50 @@ pub fn write(
         csv.then_some(CsvMode::Exact),
         jsonl,
     )?;
-    // Rows are encoded in blocks on the thread pool and written in order, as the timeline's.
-    t.rows_par(r.timeline.len(), |ks, sink| {
-        let mut c = r.loaded.events.cursor();
-        let mut graph_ids = GraphIds::new(r);
-        for k in ks {
-            let i = r.timeline.at(k);
-            let Some(e) = c.event(i) else {
-                continue;
-            };
-            let e = &e;
-            let x = Fields::of(e);
-            let ids: Vec<&str> = marks
-                .get(&i)
-                .map(|(s, c)| {
-                    let mut v: Vec<&str> = s.iter().chain(c.iter()).copied().collect();
-                    v.sort_unstable();
-                    v.dedup();
-                    v
-                })
-                .unwrap_or_default();
-            let time = e.time.iso_text();
-            sink.row(&[
-                Cell::owned(message(e)),
-                Cell::str(time.as_str()),
-                Cell::Int(e.time.unix_micros()),
-                Cell::str(timestamp_desc(e)),
-                Cell::owned(format!("dcomhunt:{}", e.kind_name())),
-                Cell::str(&e.host),
-                Cell::str(&e.channel),
-                Cell::UInt(e.event_id.into()),
-                Cell::UInt(e.record_id),
-                Cell::str(&e.prov.file),
-                Cell::opt_str(x.entity_id.or_else(|| graph_ids.of(&e.host, i))),
-                Cell::opt_uint(x.pid),
-                Cell::opt_str(x.image),
-                Cell::opt_str(x.command_line),
-                Cell::opt_str(x.parent_entity_id),
-                Cell::opt_uint(x.parent_pid),
-                Cell::opt_str(x.parent_image),
-                Cell::opt_str(x.user),
-                Cell::opt_str(x.direction),
-                Cell::opt_str(x.transport),
-                Cell::opt_str(x.source_ip),
-                Cell::opt_uint(x.source_port),
-                Cell::opt_str(x.destination_ip),
-                Cell::opt_uint(x.destination_port),
-                if ids.is_empty() {
-                    Cell::Null
-                } else {
-                    Cell::owned(ids.join(";"))
-                },
-            ])?;
-        }
-        Ok(())
+    // Blocks of rows encoded on the thread pool, as the timeline's.
+    timeline_rows(&mut t, r, |i, e, graph_ids, sink| {
+        let x = Fields::of(e);
+        let ids: Vec<&str> = marks
+            .get(&i)
+            .map(|(s, c)| {
+                let mut v: Vec<&str> = s.iter().chain(c.iter()).copied().collect();
+                v.sort_unstable();
+                v.dedup();
+                v
+            })
+            .unwrap_or_default();
+        let time = e.time.iso_text();
+        sink.row(&[
+            Cell::owned(message(e)),
+            Cell::str(time.as_str()),
+            Cell::Int(e.time.unix_micros()),
+            Cell::str(timestamp_desc(e)),
+            Cell::owned(format!("dcomhunt:{}", e.kind_name())),
+            Cell::str(&e.host),
+            Cell::str(&e.channel),
+            Cell::UInt(e.event_id.into()),
+            Cell::UInt(e.record_id),
+            Cell::str(&e.prov.file),
+            Cell::opt_str(x.entity_id.or_else(|| graph_ids.of(&e.host, i))),
+            Cell::opt_uint(x.pid),
+            Cell::opt_str(x.image),
+            Cell::opt_str(x.command_line),
+            Cell::opt_str(x.parent_entity_id),
+            Cell::opt_uint(x.parent_pid),
+            Cell::opt_str(x.parent_image),
+            Cell::opt_str(x.user),
+            Cell::opt_str(x.direction),
+            Cell::opt_str(x.transport),
+            Cell::opt_str(x.source_ip),
+            Cell::opt_uint(x.source_port),
+            Cell::opt_str(x.destination_ip),
+            Cell::opt_uint(x.destination_port),
+            if ids.is_empty() {
+                Cell::Null
+            } else {
+                Cell::owned(ids.join(";"))
+            },
+        ])
     })?;
     let rows = t.rows();
     Ok(TableDone {
