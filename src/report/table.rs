@@ -137,8 +137,8 @@ impl Encoder {
             for c in cells {
                 match c {
                     Cell::Null => w.field(b""),
-                    Cell::UInt(v) => w.field(self.num.format(*v).as_bytes()),
-                    Cell::Int(v) => w.field(self.num.format(*v).as_bytes()),
+                    Cell::UInt(v) => w.plain_field(self.num.format(*v).as_bytes()),
+                    Cell::Int(v) => w.plain_field(self.num.format(*v).as_bytes()),
                     Cell::Str(s) => match mode {
                         CsvMode::Exact => w.field(s.as_bytes()),
                         CsvMode::Excel => {
