@@ -153,10 +153,6 @@ impl Ts {
     }
 }
 
-/// `YYYY-MM-DDTHH:MM:SS.fffffffZ` from year, month, day, hour, minute, second and 100 ns ticks,
-/// digit by digit (it runs for every timeline row and every time value read from EVTX; `write!`
-/// with padding was 3 % of a scan). Each part is written modulo its width, as `{:04}`…`{:07}`
-/// would for the ranges the callers give.
 /// The text of [`Ts::iso_text`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IsoText {
@@ -176,6 +172,10 @@ impl IsoText {
     }
 }
 
+/// `YYYY-MM-DDTHH:MM:SS.fffffffZ` from year, month, day, hour, minute, second and 100 ns ticks,
+/// digit by digit (it runs for every timeline row and every time value read from EVTX; `write!`
+/// with padding was 3 % of a scan). Each part is written modulo its width, as `{:04}`…`{:07}`
+/// would for the ranges the callers give.
 pub(crate) fn iso_digits(parts: [u64; 7]) -> [u8; 28] {
     let mut b = *b"0000-00-00T00:00:00.0000000Z";
     for (mut v, (at, width)) in
