@@ -173,15 +173,6 @@ impl<'a> Fields<'a> {
     }
 }
 
-/// The entity id of the graph node event `i` resolved to (fills in 5156's process).
-pub fn graph_entity_id<'a>(r: &'a ReportInput<'_>, host: &str, i: usize) -> Option<&'a str> {
-    let n = r.graph.resolved(i)?.node()?;
-    r.graph
-        .host(host)
-        .and_then(|h| h.proc_ref(n))
-        .map(|p| p.entity_id())
-}
-
 /// Rows of the timeline's events, in order: `row(event index, event, graph ids, sink)` for each
 /// event of the selection, blocks of them encoded on the thread pool (see
 /// [`TableOut::rows_par`]).
@@ -202,8 +193,9 @@ where
     })
 }
 
-/// [`graph_entity_id`] for row after row: the last host's graph is remembered (a timeline's
-/// events come from one host in runs), so most rows skip the lookup by name.
+/// The entity id of the graph node an event resolved to (fills in 5156's process), row after
+/// row: the last host's graph is remembered (a timeline's events come from one host in runs),
+/// so most rows skip the lookup by name.
 pub struct GraphIds<'a> {
     r: &'a ReportInput<'a>,
     last: Option<(Text, Option<&'a HostGraph>)>,
@@ -300,6 +292,7 @@ pub fn evidence(
         .map(|i| (&*i.input.display, i.input.sha256.as_str()))
         .collect();
     let mut t = TableOut::create(dir, "evidence", EVIDENCE_COLUMNS, csv, jsonl)?;
+    let mut ids = GraphIds::new(r);
     for (k, f) in r.findings.iter().enumerate() {
         let ctx: Vec<usize> = match r.context.get(k) {
             Some(c) => c.clone(),
@@ -345,7 +338,7 @@ pub fn evidence(
                 Cell::str(&e.host),
                 Cell::str(e.kind_name()),
                 Cell::opt_str(x.entity_id),
-                Cell::opt_str(graph_entity_id(r, &e.host, i)),
+                Cell::opt_str(ids.of(&e.host, i)),
                 Cell::opt_uint(x.pid),
                 Cell::opt_str(x.image),
                 Cell::opt_str(x.command_line),
