@@ -97,18 +97,17 @@ impl Encoder {
     /// A fresh encoder of the same table that encodes into `reuse`'s buffers (emptied; their
     /// room is kept, so a block of rows does not grow its buffers again from nothing).
     fn fork_into(&self, reuse: Bytes) -> Encoder {
-        let Bytes {
-            mut csv, mut jsonl, ..
-        } = reuse;
-        csv.clear();
+        let Bytes { csv, mut jsonl, .. } = reuse;
         jsonl.clear();
-        if csv.capacity() == 0 {
-            csv.reserve(1 << 16);
-        }
+        let rows = if csv.capacity() == 0 {
+            csv_writer()
+        } else {
+            CsvRows::reusing(csv)
+        };
         Encoder {
             columns: self.columns,
             keys: self.keys.clone(),
-            csv: self.csv.as_ref().map(|(_, m)| (CsvRows::reusing(csv), *m)),
+            csv: self.csv.as_ref().map(|(_, m)| (rows, *m)),
             jsonl: self.jsonl.as_ref().map(|_| jsonl),
             jsonl_name: self.jsonl_name.clone(),
             truncated: 0,
