@@ -5,7 +5,7 @@ use crate::ecs::EcsContext;
 use crate::eql::Matcher;
 use crate::eql::rulefile::{LoadedRule, Rule, RuleError, parse_rule};
 use crate::event::Event;
-use crate::graph::Graph;
+use crate::graph::{Graph, GraphRef, Keep};
 use crate::store::EventStore;
 use crate::time::Ts;
 use rayon::prelude::*;
@@ -81,6 +81,27 @@ pub struct Finding {
     pub remote: Option<String>,
 }
 
+impl Finding {
+    /// The graph nodes this finding's reports read, besides their ancestors (the tree draws
+    /// those too): the key process, its descendants and each matched event's process. Their
+    /// connections and evidence records are the finding's context (`cli::scan::context_events`).
+    pub fn graph_nodes(&self, graph: GraphRef<'_>) -> Vec<usize> {
+        let mut nodes = Vec::new();
+        if let Some(k) = self.key_node {
+            nodes.push(k);
+            if let Some(h) = graph.host(&self.host) {
+                nodes.extend(h.descendants(k));
+            }
+        }
+        nodes.extend(
+            self.events
+                .iter()
+                .filter_map(|&i| graph.resolved(i).and_then(|r| r.node())),
+        );
+        nodes
+    }
+}
+
 /// Counters for the manifest.
 #[derive(Debug, Clone, Serialize)]
 pub struct RuleRun {
@@ -93,7 +114,8 @@ pub struct RuleRun {
 /// Events decoded and fed to the rules at a time.
 const BLOCK: usize = 4096;
 
-/// Run the rules. Findings come back in a fixed order: first time, host, rule id, id.
+/// Run the rules over a built graph. Findings come back in a fixed order: first time, host,
+/// rule id, id.
 ///
 /// Each host is matched separately (docs/rules.md): every rule gets a fresh matcher per host,
 /// so a sequence never joins events of two hosts and the pending-sequence cap holds per host.
@@ -105,13 +127,44 @@ pub fn run(
     events: &EventStore,
     graph: &Graph,
 ) -> (Vec<Finding>, Vec<RuleRun>) {
-    let ctx = EcsContext::new(graph);
     let per_host: Vec<Vec<(Vec<Finding>, u64)>> = events
         .per_host()
         .into_par_iter()
         .filter(|idx| !idx.is_empty())
-        .map(|idx| run_host(rules, events, graph, &ctx, &idx))
+        .map(|idx| run_host(rules, events, graph.into(), &idx))
         .collect();
+    gather(rules, per_host)
+}
+
+/// Build the graph and run the rules host by host, with the findings and counters [`run`]
+/// over [`Graph::build`] gives, in less memory: as soon as a host's graph is built its rules
+/// run, and the host's graph is pruned to the nodes its findings' reports read
+/// ([`Finding::graph_nodes`]; none when it has no finding), every node's entity id kept apart
+/// for the timeline's `graph_entity_id` column (see [`Graph::build_with`]). For `tree`, which
+/// draws whole graphs, use [`Graph::build`].
+pub fn build_and_run(
+    rules: &[LoadedRule],
+    events: &EventStore,
+) -> (Graph, Vec<Finding>, Vec<RuleRun>) {
+    let (graph, per_host) = Graph::build_with(events, |g, idx| {
+        let found = run_host(rules, events, g, idx);
+        let nodes = found
+            .iter()
+            .flat_map(|(f, _)| f)
+            .flat_map(|f| f.graph_nodes(g))
+            .collect();
+        (found, Keep::Nodes(nodes))
+    });
+    let (findings, runs) = gather(rules, per_host);
+    (graph, findings, runs)
+}
+
+/// Every host's findings and evictions (per rule, in rule order) into the run's findings, in
+/// their fixed order, and the per-rule counters.
+fn gather(
+    rules: &[LoadedRule],
+    per_host: Vec<Vec<(Vec<Finding>, u64)>>,
+) -> (Vec<Finding>, Vec<RuleRun>) {
     let mut runs: Vec<RuleRun> = rules
         .iter()
         .map(|lr| RuleRun {
@@ -139,10 +192,10 @@ pub fn run(
 fn run_host(
     rules: &[LoadedRule],
     events: &EventStore,
-    graph: &Graph,
-    ctx: &EcsContext<'_>,
+    graph: GraphRef<'_>,
     idx: &[u32],
 ) -> Vec<(Vec<Finding>, u64)> {
+    let ctx = EcsContext::new(graph);
     let mut states: Vec<(&Rule, Matcher<'_>, Vec<Finding>)> = rules
         .iter()
         .map(|lr| (&lr.rule, lr.rule.query.matcher(), Vec::new()))
@@ -187,7 +240,7 @@ fn run_host(
         .collect()
 }
 
-fn finding(rule: &Rule, events: &EventStore, graph: &Graph, idx: Vec<usize>) -> Finding {
+fn finding(rule: &Rule, events: &EventStore, graph: GraphRef<'_>, idx: Vec<usize>) -> Finding {
     // The few events of a match, decoded once more.
     let evs: Vec<Event> = idx.iter().filter_map(|&i| events.get(i)).collect();
     let host = evs
@@ -233,7 +286,7 @@ fn finding(rule: &Rule, events: &EventStore, graph: &Graph, idx: Vec<usize>) -> 
 
 /// The process a finding is about: the parent of the last event's process when that parent is
 /// itself in the sequence (MMC → child, DCOM server → child); else the last event's process.
-fn key_node(host: &str, graph: &Graph, idx: &[usize]) -> Option<usize> {
+fn key_node(host: &str, graph: GraphRef<'_>, idx: &[usize]) -> Option<usize> {
     let last = *idx.last()?;
     let hg = graph.host(host)?;
     let nodes: Vec<usize> = idx

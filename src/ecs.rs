@@ -8,7 +8,7 @@
 use crate::eql::split_command_line;
 use crate::eql::{Document, OwnedValue, Value};
 use crate::event::{Direction, Event, Kind, basename};
-use crate::graph::{Graph, ProcRef};
+use crate::graph::{GraphRef, ProcRef};
 use std::cell::OnceCell;
 use std::sync::LazyLock;
 
@@ -18,14 +18,16 @@ static TYPE_CONNECTION: LazyLock<Vec<OwnedValue>> =
 static TYPE_END: LazyLock<Vec<OwnedValue>> = LazyLock::new(|| vec![OwnedValue::from("end")]);
 static TYPE_INFO: LazyLock<Vec<OwnedValue>> = LazyLock::new(|| vec![OwnedValue::from("info")]);
 
-/// Shared, per-run context: the graph.
+/// Shared context: the graph (a built [`crate::graph::Graph`], or the host just built).
 pub struct EcsContext<'a> {
-    pub graph: &'a Graph,
+    pub graph: GraphRef<'a>,
 }
 
 impl<'a> EcsContext<'a> {
-    pub fn new(graph: &'a Graph) -> Self {
-        EcsContext { graph }
+    pub fn new(graph: impl Into<GraphRef<'a>>) -> Self {
+        EcsContext {
+            graph: graph.into(),
+        }
     }
 
     /// The document for `ev`, event `i` of the run's store. The graph is consulted only when a
@@ -48,7 +50,7 @@ type GraphView<'a> = (Option<ProcRef<'a>>, Option<ProcRef<'a>>, Option<f64>);
 /// One event as ECS fields.
 pub struct EcsDoc<'a> {
     pub ev: &'a Event,
-    graph: &'a Graph,
+    graph: GraphRef<'a>,
     i: usize,
     graph_view: OnceCell<GraphView<'a>>,
     /// `process.args` and `process.parent.args`: the nodes' command lines split, only when a

@@ -18,7 +18,8 @@ use crate::normalize::{HostAddresses, redecide_event};
 use crate::record::Provenance;
 use crate::time::Ts;
 use rayon::prelude::*;
-use std::collections::{BTreeMap, HashMap};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -106,6 +107,114 @@ struct BatchKey {
     offset: u32,
 }
 
+/// The total order's key of one event: (time, file rank, record id, position, batch, offset,
+/// host). The batch and offset only make the order of (never expected) exact duplicates
+/// independent of the sort; with them every key is distinct.
+type SortKey = (i64, u32, u64, u64, u32, u32, u32);
+
+/// The order's key of key `k` of batch `n`, whose sources are `src` (file rank, host number).
+fn sort_key(n: usize, k: &BatchKey, src: &[(u32, u32)]) -> SortKey {
+    let (rank, host) = src[k.source as usize];
+    (
+        k.time,
+        rank,
+        k.record_id,
+        k.position,
+        n as u32,
+        k.offset,
+        host,
+    )
+}
+
+/// Where a merge of sorted batches stands in one run of them (see [`merge_batches`]).
+struct RunCursor {
+    batch: usize,
+    at: usize,
+    /// The batch after the run's last.
+    end: usize,
+}
+
+/// The events' locations in the order of their keys, from batches whose keys are each sorted:
+/// a k-way merge of runs of consecutive batches in which each batch starts after the one
+/// before ends (the chunks of one log mostly follow each other in time). Every key is
+/// distinct, so the order is the one a sort of all keys at once gives. A batch's keys are
+/// dropped once the merge has passed them.
+fn merge_batches(batches: &mut [Batch], srcs: &[Vec<(u32, u32)>]) -> Vec<Loc> {
+    let key = |batches: &[Batch], n: usize, i: usize| {
+        batches[n].keys.get(i).map(|k| sort_key(n, k, &srcs[n]))
+    };
+    let mut order = Vec::with_capacity(batches.iter().map(Batch::len).sum());
+    let mut runs: Vec<RunCursor> = Vec::new();
+    let mut n = 0;
+    while n < batches.len() {
+        let start = n;
+        let mut last = batches[n]
+            .keys
+            .len()
+            .checked_sub(1)
+            .and_then(|i| key(batches, n, i));
+        n += 1;
+        while n < batches.len() {
+            let first = key(batches, n, 0);
+            if let (Some(a), Some(b)) = (last, first)
+                && b < a
+            {
+                break;
+            }
+            if let Some(i) = batches[n].keys.len().checked_sub(1) {
+                last = key(batches, n, i);
+            }
+            n += 1;
+        }
+        runs.push(RunCursor {
+            batch: start,
+            at: 0,
+            end: n,
+        });
+    }
+    // A run's cursor moved, when past the end of its batch, to the next batch with keys (the
+    // batches left behind have their keys dropped); its key there, if any.
+    let settle = |batches: &mut [Batch], c: &mut RunCursor| -> Option<SortKey> {
+        while c.batch < c.end && c.at >= batches[c.batch].keys.len() {
+            batches[c.batch].keys = Vec::new();
+            c.batch += 1;
+            c.at = 0;
+        }
+        (c.batch < c.end)
+            .then(|| key(batches, c.batch, c.at))
+            .flatten()
+    };
+    let mut heap: BinaryHeap<Reverse<(SortKey, usize)>> = BinaryHeap::new();
+    for (r, c) in runs.iter_mut().enumerate() {
+        if let Some(k) = settle(batches, c) {
+            heap.push(Reverse((k, r)));
+        }
+    }
+    let loc = |k: &SortKey| Loc {
+        batch: k.4,
+        offset: k.5,
+        host: k.6,
+    };
+    while let Some(Reverse((k, r))) = heap.pop() {
+        order.push(loc(&k));
+        // The run's following keys, while they come before every other run's next one.
+        let bound = heap.peek().map(|Reverse((b, _))| *b);
+        let c = &mut runs[r];
+        loop {
+            c.at += 1;
+            match settle(batches, c) {
+                Some(k) if bound.is_none_or(|b| k < b) => order.push(loc(&k)),
+                Some(k) => {
+                    heap.push(Reverse((k, r)));
+                    break;
+                }
+                None => break,
+            }
+        }
+    }
+    order
+}
+
 /// Where one event is (batch number, byte offset in it) and its host (an index into the
 /// store's hosts).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,6 +260,8 @@ impl Batch {
     pub fn encode(events: &[Event]) -> Vec<Batch> {
         let mut out = Vec::new();
         let mut enc = Encoder::default();
+        // The sort keys are held until every input is read: no room to spare.
+        enc.keys.reserve_exact(events.len());
         for e in events {
             if enc.bytes.len() > (u32::MAX as usize) - (1 << 20) {
                 out.push(std::mem::take(&mut enc).finish());
@@ -672,60 +783,47 @@ impl EventStore {
     /// the batches were placed.
     pub fn build(mut batches: Vec<Batch>, addrs: HostAddresses, spill: &Spill) -> EventStore {
         // Files ranked by name, so that the sort compares numbers; hosts numbered.
-        let mut rank: BTreeMap<&str, u32> = BTreeMap::new();
-        let mut host_ids: HashMap<&str, u32, foldhash::fast::RandomState> = HashMap::default();
+        let mut rank: BTreeMap<Text, u32> = BTreeMap::new();
+        let mut host_ids: HashMap<Text, u32, foldhash::fast::RandomState> = HashMap::default();
         let mut hosts: Vec<Text> = Vec::new();
         for b in &batches {
             for (file, host) in &b.sources {
-                rank.entry(file).or_insert(0);
-                host_ids.entry(host).or_insert_with(|| {
+                if !rank.contains_key(&**file) {
+                    rank.insert(file.clone(), 0);
+                }
+                if !host_ids.contains_key(&**host) {
+                    host_ids.insert(host.clone(), hosts.len() as u32);
                     hosts.push(host.clone());
-                    hosts.len() as u32 - 1
-                });
+                }
             }
         }
         for (n, v) in rank.values_mut().enumerate() {
             *v = n as u32;
         }
         let files = rank.len();
-        // (time, file rank, record id, position, batch, offset, host): the batch and offset
-        // only make the order of (never expected) exact duplicates independent of the sort.
-        let mut keys: Vec<(i64, u32, u64, u64, u32, u32, u32)> =
-            Vec::with_capacity(batches.iter().map(Batch::len).sum());
-        for (n, b) in batches.iter().enumerate() {
-            let src: Vec<(u32, u32)> = b
-                .sources
-                .iter()
-                .map(|(f, h)| (rank[&**f], host_ids[&**h]))
-                .collect();
-            keys.extend(b.keys.iter().map(|k| {
-                let (rank, host) = src[k.source as usize];
-                (
-                    k.time,
-                    rank,
-                    k.record_id,
-                    k.position,
-                    n as u32,
-                    k.offset,
-                    host,
-                )
-            }));
-        }
+        // Each batch's keys sorted in place, then merged: the keys are never copied (they
+        // were, all of them into one array to sort: the load stage's peak), and a batch's are
+        // dropped as soon as the merge has passed them.
+        let srcs: Vec<Vec<(u32, u32)>> = batches
+            .iter()
+            .map(|b| {
+                b.sources
+                    .iter()
+                    .map(|(f, h)| (rank[&**f], host_ids[&**h]))
+                    .collect()
+            })
+            .collect();
         drop(rank);
         drop(host_ids);
         for b in &mut batches {
-            b.keys = Vec::new();
             b.sources = Vec::new();
         }
-        keys.par_sort_unstable();
-        let order = keys
-            .into_iter()
-            .map(|k| Loc {
-                batch: k.4,
-                offset: k.5,
-                host: k.6,
-            })
-            .collect();
+        batches
+            .par_iter_mut()
+            .zip(srcs.par_iter())
+            .enumerate()
+            .for_each(|(n, (b, src))| b.keys.sort_unstable_by_key(|k| sort_key(n, k, src)));
+        let order = merge_batches(&mut batches, &srcs);
         EventStore {
             batches,
             order,
@@ -1048,6 +1146,41 @@ mod tests {
         assert!(s.heap_bytes() > 0);
         assert!(EventStore::default().is_empty());
         assert!(Batch::encode(&[]).is_empty());
+    }
+
+    /// Batches sorted in place and merged (see `merge_batches`): runs of batches that follow
+    /// each other in time, batches that do not, events out of order within a batch, and many
+    /// equal times, files and record ids; the order one sort of every event gives.
+    #[test]
+    fn merged_batches_give_the_total_order() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut rnd = |m: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % m
+        };
+        let mut events = Vec::new();
+        for k in 0..5000u64 {
+            let mut e = edge_events()[(k % 9) as usize].clone();
+            // The first half in time order, the second at random among few times.
+            e.time = Ts(if k < 2500 { k as i64 } else { rnd(300) as i64 });
+            e.record_id = rnd(50);
+            e.prov.file = t(&format!("f{}.evtx", rnd(4)));
+            e.host = t(&format!("H{}", rnd(3)));
+            events.push(e);
+        }
+        let want = expected(&events);
+        let mut batches = Vec::new();
+        let mut rest = &events[..];
+        while !rest.is_empty() {
+            let (a, b) = rest.split_at((1 + rnd(40) as usize).min(rest.len()));
+            batches.extend(Batch::encode(a));
+            rest = b;
+        }
+        assert!(batches.len() > 200);
+        let s = EventStore::build(batches, HostAddresses::default(), &Spill::default());
+        assert_eq!(s.iter().collect::<Vec<_>>(), want);
     }
 
     /// Many events in many small batches: every batch written to the spill file (budget 0)

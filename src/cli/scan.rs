@@ -257,8 +257,7 @@ pub struct ScanResult {
 /// Run the whole pipeline; findings filtered by host and time window.
 pub fn scan_paths(paths: &[PathBuf], rules: Vec<LoadedRule>, w: &Window) -> Result<ScanResult> {
     let loaded = load(paths)?;
-    let graph = Graph::build(&loaded.events);
-    let (mut findings, runs) = detect::run(&rules, &loaded.events, &graph);
+    let (graph, mut findings, runs) = detect::build_and_run(&rules, &loaded.events);
     findings.retain(|f| w.host_ok(&f.host) && w.time_ok(f.first_time) && w.time_ok(f.last_time));
     Ok(ScanResult {
         loaded,
@@ -491,16 +490,7 @@ pub fn context_events(f: &Finding, r: &ScanResult) -> Vec<usize> {
     let Some(h) = r.graph.host(&f.host) else {
         return f.events.clone();
     };
-    let mut nodes: BTreeSet<usize> = BTreeSet::new();
-    if let Some(k) = f.key_node {
-        nodes.insert(k);
-        nodes.extend(h.descendants(k));
-    }
-    for &i in &f.events {
-        if let Some(n) = r.graph.resolved(i).and_then(|x| x.node()) {
-            nodes.insert(n);
-        }
-    }
+    let nodes: BTreeSet<usize> = f.graph_nodes((&r.graph).into()).into_iter().collect();
     let mut idx: BTreeSet<usize> = f.events.iter().copied().collect();
     for &n in &nodes {
         idx.extend(h.evidence(n));

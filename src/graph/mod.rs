@@ -12,8 +12,10 @@
 //! - Boots: boot markers, and Sysmon 1 of `services.exe`.
 
 mod blocks;
+mod prune;
 pub mod render;
 pub mod strings;
+mod view;
 
 use crate::event::{Direction, Event, Kind, LocalSide, Process, basename, synthetic_id};
 use crate::normalize::norm_ip;
@@ -27,6 +29,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use strings::{Str, Strings};
+pub use view::{EntityIds, GraphRef, HostIds, Keep};
 
 /// Sysmon 3 and 5156 records of one connection are merged when they are at most this far apart.
 pub const MERGE_WINDOW_TICKS: i64 = 30 * 10_000_000;
@@ -325,6 +328,9 @@ pub struct HostGraph {
     /// Built: the PIDs in order, and per PID its nodes (as in `by_pid`).
     pids: Vec<u64>,
     pid_nodes: Lists,
+    /// Set when the graph was pruned to some nodes (see [`HostGraph::pruned`]): the node and
+    /// edge indexes it kept, of the whole graph, by which it is still read.
+    kept: Option<Box<prune::Kept>>,
 }
 
 /// What the graph resolved for one event: node, parent and edge indexes as `u32` with
@@ -410,7 +416,11 @@ impl Resolved {
 
 #[derive(Debug, Default)]
 pub struct Graph {
+    /// Host graphs: whole (all of them from [`Graph::build`]), or pruned to the nodes some
+    /// findings need (see [`Graph::build_with`]).
     pub hosts: BTreeMap<Arc<str>, HostGraph>,
+    /// Each node's entity id of the hosts not held whole (see [`Graph::build_with`]).
+    ids_only: BTreeMap<Arc<str>, EntityIds>,
     /// Per event (same index as the event list): what it resolved to, packed by
     /// [`Resolved::pack_pair`] into 8 bytes. Atomic only so that each host's build, running on
     /// the thread pool, writes its own events' entries in place (no per-host copy gathered
@@ -419,17 +429,31 @@ pub struct Graph {
 }
 
 impl Graph {
-    /// Build from events sorted in the total order.
+    /// Build from events sorted in the total order, every host's graph held whole.
+    pub fn build(events: &EventStore) -> Graph {
+        Graph::build_with(events, |_, _| ((), Keep::Graph)).0
+    }
+
+    /// Build from events sorted in the total order and, as soon as a host's graph is built,
+    /// call `then` with it (as a [`GraphRef`] that knows only that host) and the host's events
+    /// (indexes, in order). `then` says whether the host's graph is kept whole or pruned to
+    /// some nodes, with every node's entity id kept apart ([`Keep`]); its results come back
+    /// in host order.
     ///
     /// Hosts are independent: each host's graph is built from its own events (in the total
-    /// order) on the thread pool; the result does not depend on the number of threads.
-    pub fn build(events: &EventStore) -> Graph {
+    /// order) on the thread pool; the result does not depend on the number of threads. Besides
+    /// those kept whole, at most one host graph per pool thread is held whole at a time.
+    pub fn build_with<R, F>(events: &EventStore, then: F) -> (Graph, Vec<R>)
+    where
+        R: Send,
+        F: Fn(GraphRef<'_>, &[u32]) -> (R, Keep) + Sync,
+    {
         // Each host's events, in event order (as `u32`: a store holds fewer than 4 billion
         // events, see `Resolved`).
         let per_host = events.per_host();
         let none = Resolved::default().pack_pair();
         let resolved: Vec<AtomicU64> = (0..events.len()).map(|_| AtomicU64::new(none)).collect();
-        let built: Vec<HostGraph> = per_host
+        let built: Vec<(Held, R)> = per_host
             .into_par_iter()
             .enumerate()
             .filter(|(_, idx)| !idx.is_empty())
@@ -445,15 +469,41 @@ impl Graph {
                         resolved[i as usize].store(r.pack_pair(), Ordering::Relaxed);
                     }
                 }
-                drop(idx);
                 hg.shrink();
-                hg
+                let (out, keep) = then(GraphRef::one(&resolved, &hg), &idx);
+                drop(idx);
+                let held = match keep {
+                    Keep::Graph => Held::Graph(hg),
+                    Keep::Nodes(nodes) => Held::Ids(
+                        EntityIds::of(&hg),
+                        (!nodes.is_empty()).then(|| hg.pruned(nodes)),
+                        hg.host.clone(),
+                    ),
+                };
+                (held, out)
             })
             .collect();
-        Graph {
-            hosts: built.into_iter().map(|hg| (hg.host.clone(), hg)).collect(),
+        let mut graph = Graph {
+            hosts: BTreeMap::new(),
+            ids_only: BTreeMap::new(),
             resolved,
+        };
+        let mut outs = Vec::with_capacity(built.len());
+        for (held, out) in built {
+            match held {
+                Held::Graph(hg) => {
+                    graph.hosts.insert(hg.host.clone(), hg);
+                }
+                Held::Ids(ids, pruned, host) => {
+                    if let Some(hg) = pruned {
+                        graph.hosts.insert(host.clone(), hg);
+                    }
+                    graph.ids_only.insert(host, ids);
+                }
+            }
+            outs.push(out);
         }
+        (graph, outs)
     }
 
     /// What event `i` resolved to (`None` past the last event).
@@ -463,8 +513,29 @@ impl Graph {
             .map(|r| Resolved::unpack_pair(r.load(Ordering::Relaxed)))
     }
 
+    /// A host's graph, when it is held (whole, or pruned to the nodes its findings need).
     pub fn host(&self, host: &str) -> Option<&HostGraph> {
         self.hosts.get(host)
+    }
+
+    /// Every host the graph was built for (held whole, pruned, or only its nodes' entity
+    /// ids), in name order.
+    pub fn host_names(&self) -> Vec<&str> {
+        let names: std::collections::BTreeSet<&str> = self
+            .hosts
+            .keys()
+            .chain(self.ids_only.keys())
+            .map(|h| &**h)
+            .collect();
+        names.into_iter().collect()
+    }
+
+    /// A host's nodes' entity ids, whether its graph is held whole or not.
+    pub fn ids(&self, host: &str) -> Option<HostIds<'_>> {
+        match self.ids_only.get(host) {
+            Some(ids) => Some(HostIds::Ids(ids)),
+            None => self.hosts.get(host).map(HostIds::Graph),
+        }
     }
 
     /// The node an event resolved to.
@@ -477,6 +548,13 @@ impl Graph {
         let n = self.resolved(i)?.parent()?;
         self.hosts.get(&**events.host(i)?)?.get_proc(n)
     }
+}
+
+/// A host's graph as [`Graph::build_with`] keeps it: whole, or its nodes' entity ids and the
+/// graph pruned (when some nodes are kept).
+enum Held {
+    Graph(HostGraph),
+    Ids(EntityIds, Option<HostGraph>, Arc<str>),
 }
 
 impl HostGraph {
@@ -535,20 +613,25 @@ impl HostGraph {
     }
 
     /// The number of processes (nodes).
+    ///
+    /// Of a pruned graph: the number of the whole graph, whose node indexes it keeps (only the
+    /// kept nodes are there to read).
     pub fn proc_count(&self) -> usize {
-        self.procs.len()
+        self.kept
+            .as_ref()
+            .map_or(self.procs.len(), |k| k.nodes_total)
     }
 
-    /// Node `n`, or `None` past the last.
+    /// Node `n`, or `None` past the last (or not kept by pruning).
     pub fn get_proc(&self, n: usize) -> Option<ProcNode<'_>> {
         self.proc_ref(n).map(ProcRef::node)
     }
 
-    /// Node `n` to read field by field, or `None` past the last.
+    /// Node `n` to read field by field, or `None` past the last (or not kept by pruning).
     pub fn proc_ref(&self, n: usize) -> Option<ProcRef<'_>> {
         Some(ProcRef {
             g: self,
-            n: self.procs.get(n)?,
+            n: self.procs.get(self.node_at(n)?)?,
         })
     }
 
@@ -565,7 +648,10 @@ impl HostGraph {
     /// # Panics
     /// When `e` is not one of this graph's edges.
     pub fn edge(&self, e: usize) -> NetEdge<'_> {
-        let ed = &self.edges[e];
+        let ed = self
+            .edge_at(e)
+            .and_then(|k| self.edges.get(k))
+            .expect("edge index from this host graph");
         let s = &self.strings;
         NetEdge {
             proc: ed.proc as usize,
@@ -604,22 +690,24 @@ impl HostGraph {
 
     /// A node's children, in the order they were linked.
     pub fn children(&self, n: usize) -> Indexes<'_> {
-        self.children.get(n)
+        self.children.get(self.node_at(n).unwrap_or(usize::MAX))
     }
 
     /// A node's connections (indexes into `edges`), in time order.
     pub fn edges_of(&self, n: usize) -> Indexes<'_> {
-        self.node_edges.get(n)
+        self.node_edges.get(self.node_at(n).unwrap_or(usize::MAX))
     }
 
     /// The events behind a node (its start, end, …): indexes in the run's event list.
     pub fn evidence(&self, n: usize) -> Indexes<'_> {
-        self.node_evidence.get(n)
+        self.node_evidence
+            .get(self.node_at(n).unwrap_or(usize::MAX))
     }
 
     /// The events behind a connection (Sysmon 3 and 5156 records of it).
     pub fn edge_evidence(&self, e: usize) -> Indexes<'_> {
-        self.edge_evidence.get(e)
+        self.edge_evidence
+            .get(self.edge_at(e).unwrap_or(usize::MAX))
     }
 
     pub fn node(&self, entity_id: &str) -> Option<usize> {
@@ -640,10 +728,10 @@ impl HostGraph {
     /// Root nodes (no known parent), in start order.
     pub fn roots(&self) -> Vec<usize> {
         let mut r: Vec<usize> = (0..self.procs.len())
-            .filter(|&i| self.procs[i].parent == NONE)
+            .filter(|&k| self.procs[k].parent == NONE)
             .collect();
-        r.sort_by_key(|&i| (self.procs[i].start().unwrap_or(self.procs[i].first_seen), i));
-        r
+        r.sort_by_key(|&k| (self.procs[k].start().unwrap_or(self.procs[k].first_seen), k));
+        r.into_iter().map(|k| self.node_index(k)).collect()
     }
 
     /// Ancestors of a node, nearest first.
@@ -652,7 +740,7 @@ impl HostGraph {
         let mut out = Vec::new();
         let mut seen: HashSet<usize> = HashSet::new();
         seen.insert(n);
-        while let Some(p) = unpack(self.procs[n].parent) {
+        while let Some(p) = self.parent(n) {
             if !seen.insert(p) {
                 break;
             }

@@ -4,7 +4,7 @@
 use super::table::{Cell, CsvMode, RowSink, TableOut};
 use super::{ReportError, ReportInput, TableDone};
 use crate::event::{Event, Kind, Text};
-use crate::graph::HostGraph;
+use crate::graph::HostIds;
 use crate::time::Ts;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -198,7 +198,7 @@ where
 /// so most rows skip the lookup by name.
 pub struct GraphIds<'a> {
     r: &'a ReportInput<'a>,
-    last: Option<(Text, Option<&'a HostGraph>)>,
+    last: Option<(Text, Option<HostIds<'a>>)>,
 }
 
 impl<'a> GraphIds<'a> {
@@ -212,12 +212,12 @@ impl<'a> GraphIds<'a> {
         let hg = match &self.last {
             Some((h, hg)) if Arc::ptr_eq(h, host) || **h == **host => *hg,
             _ => {
-                let hg = self.r.graph.host(host);
+                let hg = self.r.graph.ids(host);
                 self.last = Some((host.clone(), hg));
                 hg
             }
         };
-        hg.and_then(|h| h.proc_ref(n)).map(|p| p.entity_id())
+        hg.and_then(|h| h.entity_id(n))
     }
 }
 

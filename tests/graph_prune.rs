@@ -1,0 +1,130 @@
+//! `detect::build_and_run` (the scan's graph and rules stage) against `Graph::build` +
+//! `detect::run`: the same findings and counters, and every host's graph either pruned to what
+//! its findings' reports read, reading the same there as the whole graph, or let go with only
+//! its nodes' entity ids kept.
+
+mod common;
+
+use dcomhunt::detect;
+use dcomhunt::graph::render::{TreeOpts, text};
+use dcomhunt::graph::{Graph, HostGraph};
+use dcomhunt::pipeline::load;
+use std::collections::BTreeSet;
+
+fn same_reads(whole: &HostGraph, pruned: &HostGraph, n: usize) {
+    let show = |g: &HostGraph| format!("{:?}", g.get_proc(n));
+    assert_eq!(show(pruned), show(whole), "node {n}");
+    assert_eq!(pruned.parent(n), whole.parent(n));
+    assert_eq!(pruned.ancestors(n), whole.ancestors(n));
+    assert_eq!(
+        pruned.evidence(n).collect::<Vec<_>>(),
+        whole.evidence(n).collect::<Vec<_>>()
+    );
+    let edges: Vec<usize> = whole.edges_of(n).collect();
+    assert_eq!(pruned.edges_of(n).collect::<Vec<_>>(), edges);
+    for e in edges {
+        assert_eq!(
+            format!("{:?}", pruned.edge(e)),
+            format!("{:?}", whole.edge(e))
+        );
+        assert_eq!(
+            pruned.edge_evidence(e).collect::<Vec<_>>(),
+            whole.edge_evidence(e).collect::<Vec<_>>()
+        );
+    }
+    // Children: the kept ones, in the whole graph's order.
+    let kept: Vec<usize> = whole
+        .children(n)
+        .filter(|&c| pruned.get_proc(c).is_some())
+        .collect();
+    assert_eq!(pruned.children(n).collect::<Vec<_>>(), kept);
+    let id = whole.proc(n).entity_id;
+    assert_eq!(pruned.node(id), Some(n));
+}
+
+#[test]
+fn pruned_graphs_read_as_the_whole_ones() {
+    let loaded = load(&[common::testdata()]).unwrap();
+    let ev = &loaded.events;
+    let rules = detect::builtin_rules().unwrap();
+    let whole = Graph::build(ev);
+    let (want, want_runs) = detect::run(&rules, ev, &whole);
+    let (graph, found, runs) = detect::build_and_run(&rules, ev);
+    let json = |f: &[detect::Finding]| {
+        f.iter()
+            .map(|x| {
+                (
+                    serde_json::to_string(x).unwrap(),
+                    x.events.clone(),
+                    x.key_node,
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert!(want.len() > 10, "the fixtures have findings");
+    assert_eq!(json(&found), json(&want));
+    assert_eq!(format!("{runs:?}"), format!("{want_runs:?}"));
+
+    let with_findings: BTreeSet<&str> = want.iter().map(|f| &*f.host).collect();
+    let mut pruned_hosts = 0;
+    for (host, w) in &whole.hosts {
+        // Every node's entity id is there for the timeline.
+        let ids = graph.ids(host).expect("every host's entity ids");
+        for n in 0..w.proc_count() {
+            assert_eq!(ids.entity_id(n), Some(w.proc(n).entity_id));
+        }
+        assert_eq!(ids.entity_id(w.proc_count()), None);
+        let Some(p) = graph.host(host) else {
+            assert!(
+                !with_findings.contains(&**host),
+                "{host}: findings need its graph"
+            );
+            continue;
+        };
+        assert!(with_findings.contains(&**host));
+        assert!(p.is_pruned());
+        pruned_hosts += 1;
+        assert_eq!(p.proc_count(), w.proc_count());
+        assert_eq!(format!("{:?}", p.boots), format!("{:?}", w.boots));
+        let mut kept = 0;
+        for f in want.iter().filter(|f| f.host == *host) {
+            let nodes = f.graph_nodes((&whole).into());
+            assert_eq!(f.graph_nodes((&graph).into()), nodes);
+            for &n in &nodes {
+                same_reads(w, p, n);
+                for a in w.ancestors(n) {
+                    same_reads(w, p, a);
+                }
+            }
+            if let Some(k) = f.key_node {
+                assert_eq!(p.descendants(k), w.descendants(k));
+                let opts = TreeOpts {
+                    focus: vec![k],
+                    depth: None,
+                };
+                assert_eq!(text(p, &opts), text(w, &opts));
+            }
+            kept += nodes.len();
+        }
+        assert!(kept > 0);
+        // The rest is let go.
+        let held = (0..w.proc_count())
+            .filter(|&n| p.get_proc(n).is_some())
+            .count();
+        assert!(
+            held < w.proc_count(),
+            "{host}: {held} of {}",
+            w.proc_count()
+        );
+        assert_eq!(
+            p.roots().len(),
+            p.roots().iter().collect::<BTreeSet<_>>().len()
+        );
+    }
+    assert!(pruned_hosts > 0);
+    assert_eq!(
+        graph.host_names(),
+        whole.hosts.keys().map(|h| &**h).collect::<Vec<_>>()
+    );
+    assert!(whole.hosts.len() > pruned_hosts, "some host has no finding");
+}
