@@ -33,6 +33,8 @@ pub struct Batch {
     sources: Vec<(Text, Text)>,
     /// Per event, for the sort: time, record id, position, source, byte offset.
     keys: Vec<BatchKey>,
+    /// The first event's record id and position, from which the keys' are counted.
+    base: (u64, u64),
 }
 
 /// Where a batch's encoded events are.
@@ -98,11 +100,14 @@ impl Loaded {
     }
 }
 
+/// One event's sort key in its batch, in 24 bytes: the record id and position as differences
+/// from the batch's first event's (a batch is cut where one does not fit, see
+/// [`Encoder::fits`]); they are held until every input is read.
 #[derive(Debug, Clone, Copy)]
 struct BatchKey {
     time: i64,
-    record_id: u64,
-    position: u64,
+    record_id: i32,
+    position: i32,
     source: u32,
     offset: u32,
 }
@@ -112,14 +117,21 @@ struct BatchKey {
 /// independent of the sort; with them every key is distinct.
 type SortKey = (i64, u32, u64, u64, u32, u32, u32);
 
-/// The order's key of key `k` of batch `n`, whose sources are `src` (file rank, host number).
-fn sort_key(n: usize, k: &BatchKey, src: &[(u32, u32)]) -> SortKey {
-    let (rank, host) = src[k.source as usize];
+/// Where a batch's sort keys are counted from and what its sources are (file rank, host
+/// number), for [`sort_key`].
+struct KeyBase {
+    base: (u64, u64),
+    src: Vec<(u32, u32)>,
+}
+
+/// The order's key of key `k` of batch `n`.
+fn sort_key(n: usize, k: &BatchKey, b: &KeyBase) -> SortKey {
+    let (rank, host) = b.src[k.source as usize];
     (
         k.time,
         rank,
-        k.record_id,
-        k.position,
+        b.base.0.wrapping_add_signed(k.record_id.into()),
+        b.base.1.wrapping_add_signed(k.position.into()),
         n as u32,
         k.offset,
         host,
@@ -139,7 +151,7 @@ struct RunCursor {
 /// before ends (the chunks of one log mostly follow each other in time). Every key is
 /// distinct, so the order is the one a sort of all keys at once gives. A batch's keys are
 /// dropped once the merge has passed them.
-fn merge_batches(batches: &mut [Batch], srcs: &[Vec<(u32, u32)>]) -> Vec<Loc> {
+fn merge_batches(batches: &mut [Batch], srcs: &[KeyBase]) -> Vec<Loc> {
     let key = |batches: &[Batch], n: usize, i: usize| {
         batches[n].keys.get(i).map(|k| sort_key(n, k, &srcs[n]))
     };
@@ -263,7 +275,7 @@ impl Batch {
         // The sort keys are held until every input is read: no room to spare.
         enc.keys.reserve_exact(events.len());
         for e in events {
-            if enc.bytes.len() > (u32::MAX as usize) - (1 << 20) {
+            if enc.bytes.len() > (u32::MAX as usize) - (1 << 20) || !enc.fits(e) {
                 out.push(std::mem::take(&mut enc).finish());
             }
             enc.event(e);
@@ -300,6 +312,8 @@ struct Encoder {
     /// normalizer interns per batch, so equal text is mostly one allocation).
     ids: HashMap<usize, u32, foldhash::fast::RandomState>,
     keys: Vec<BatchKey>,
+    /// The first event's record id and position (see [`BatchKey`]).
+    base: Option<(u64, u64)>,
     sources: Vec<(Text, Text)>,
     source_ids: HashMap<(usize, usize), u32, foldhash::fast::RandomState>,
 }
@@ -313,7 +327,17 @@ impl Encoder {
             }),
             sources: self.sources,
             keys: self.keys,
+            base: self.base.unwrap_or_default(),
         }
+    }
+
+    /// Whether `e`'s record id and position can be counted from the batch's first event's
+    /// (in an `i32`); any event fits an empty batch.
+    fn fits(&self, e: &Event) -> bool {
+        self.base.is_none_or(|(rid, pos)| {
+            i32::try_from(e.record_id.wrapping_sub(rid) as i64).is_ok()
+                && i32::try_from(e.prov.position().wrapping_sub(pos) as i64).is_ok()
+        })
     }
 
     fn uint(&mut self, mut v: u64) {
@@ -354,10 +378,12 @@ impl Encoder {
         if source == next {
             self.sources.push((e.prov.file.clone(), e.host.clone()));
         }
+        let (rid, pos) = *self.base.get_or_insert((e.record_id, e.prov.position()));
+        // Differences that fit (see `fits`: a batch is cut before an event whose do not).
         self.keys.push(BatchKey {
             time: e.time.0,
-            record_id: e.record_id,
-            position: e.prov.position(),
+            record_id: e.record_id.wrapping_sub(rid) as i64 as i32,
+            position: e.prov.position().wrapping_sub(pos) as i64 as i32,
             source,
             offset,
         });
@@ -804,13 +830,15 @@ impl EventStore {
         // Each batch's keys sorted in place, then merged: the keys are never copied (they
         // were, all of them into one array to sort: the load stage's peak), and a batch's are
         // dropped as soon as the merge has passed them.
-        let srcs: Vec<Vec<(u32, u32)>> = batches
+        let srcs: Vec<KeyBase> = batches
             .iter()
-            .map(|b| {
-                b.sources
+            .map(|b| KeyBase {
+                base: b.base,
+                src: b
+                    .sources
                     .iter()
                     .map(|(f, h)| (rank[&**f], host_ids[&**h]))
-                    .collect()
+                    .collect(),
             })
             .collect();
         drop(rank);
@@ -1181,6 +1209,49 @@ mod tests {
         assert!(batches.len() > 200);
         let s = EventStore::build(batches, HostAddresses::default(), &Spill::default());
         assert_eq!(s.iter().collect::<Vec<_>>(), want);
+    }
+
+    /// Record ids and positions too far apart for a batch's 32-bit differences cut the batch
+    /// there (and only there); every value reads back and sorts as it was.
+    #[test]
+    fn far_apart_record_ids_cut_the_batch() {
+        let far = [
+            0,
+            1 << 40,
+            5,
+            u64::MAX / 2,
+            u64::MAX,
+            1 << 31,
+            (1 << 31) - 1,
+            7,
+        ];
+        let mut events = Vec::new();
+        for (k, &rid) in far.iter().enumerate() {
+            let mut e = edge_events()[k].clone();
+            e.time = Ts(1);
+            e.prov.file = t("one.evtx");
+            e.record_id = rid;
+            e.prov.offset = Some(rid.rotate_left(17));
+            events.push(e);
+        }
+        let batches = Batch::encode(&events);
+        assert!(
+            batches.len() > 1 && batches.len() < far.len(),
+            "{}",
+            batches.len()
+        );
+        assert_eq!(batches.iter().map(Batch::len).sum::<usize>(), far.len());
+        let s = EventStore::build(batches, HostAddresses::default(), &Spill::default());
+        assert_eq!(s.iter().collect::<Vec<_>>(), expected(&events));
+        // Near ones stay in one batch, whatever their order.
+        events.truncate(1);
+        for rid in [3, (1 << 31) - 1, 0, 1] {
+            let mut e = events[0].clone();
+            e.record_id = rid;
+            e.prov.offset = Some(rid);
+            events.push(e);
+        }
+        assert_eq!(Batch::encode(&events).len(), 1);
     }
 
     /// Many events in many small batches: every batch written to the spill file (budget 0)

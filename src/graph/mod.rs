@@ -12,6 +12,7 @@
 //! - Boots: boot markers, and Sysmon 1 of `services.exe`.
 
 mod blocks;
+mod lists;
 mod prune;
 pub mod render;
 pub mod strings;
@@ -23,6 +24,8 @@ use crate::store::EventStore;
 use crate::time::Ts;
 use blocks::Blocks;
 use hashbrown::HashTable;
+pub use lists::Indexes;
+use lists::{Lists, widen};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -234,65 +237,6 @@ pub struct NetEdge<'a> {
     pub local_side: LocalSide,
     /// The earliest record's time.
     pub time: Ts,
-}
-
-/// One list of indexes per node (or edge): children, connections, evidence. Built as one list
-/// per owner, then packed into one allocation (`u32` indexes; a host graph never holds 4
-/// billion nodes, nor a run 4 billion events), so that a node costs a few bytes of lists
-/// instead of three growable vectors.
-#[derive(Debug, Default)]
-struct Lists {
-    /// While building: one list per owner.
-    open: Vec<Vec<u32>>,
-    /// Packed: owner `k`'s items are `items[start[k]..start[k + 1]]`.
-    start: Vec<u32>,
-    items: Vec<u32>,
-}
-
-/// Indexes from a [`HostGraph`] list (children, connections, evidence).
-pub type Indexes<'a> = std::iter::Map<std::slice::Iter<'a, u32>, fn(&u32) -> usize>;
-
-fn widen(x: &u32) -> usize {
-    *x as usize
-}
-
-impl Lists {
-    fn add_owner(&mut self) {
-        self.open.push(Vec::new());
-    }
-
-    fn push(&mut self, owner: usize, item: usize) {
-        self.open[owner].push(item as u32);
-    }
-
-    fn slice(&self, owner: usize) -> &[u32] {
-        if self.start.is_empty() {
-            self.open.get(owner).map_or(&[], Vec::as_slice)
-        } else {
-            match (self.start.get(owner), self.start.get(owner + 1)) {
-                (Some(&a), Some(&b)) => &self.items[a as usize..b as usize],
-                _ => &[],
-            }
-        }
-    }
-
-    fn get(&self, owner: usize) -> Indexes<'_> {
-        self.slice(owner).iter().map(widen as fn(&u32) -> usize)
-    }
-
-    /// Pack the lists into one allocation of their exact size.
-    fn pack(&mut self) {
-        let total: usize = self.open.iter().map(Vec::len).sum();
-        let mut items = Vec::with_capacity(total);
-        let mut start = Vec::with_capacity(self.open.len() + 1);
-        start.push(0);
-        for l in std::mem::take(&mut self.open) {
-            items.extend_from_slice(&l);
-            start.push(items.len() as u32);
-        }
-        self.items = items;
-        self.start = start;
-    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -573,8 +517,7 @@ impl HostGraph {
             std::mem::take(&mut self.by_pid).into_iter().collect();
         by_pid.sort_unstable_by_key(|p| p.0);
         self.pids = by_pid.iter().map(|p| p.0).collect();
-        self.pid_nodes.open = by_pid.into_iter().map(|p| p.1).collect();
-        self.pid_nodes.pack();
+        self.pid_nodes = Lists::from_lists(by_pid.into_iter().map(|p| p.1));
         self.strings.finish();
     }
 
@@ -1057,7 +1000,7 @@ impl HostGraph {
         let (lip, rip) = (norm_ip(&net.local_ip), norm_ip(&net.remote_ip));
         // Same connection already seen from the other source?
         // Edges are appended in time order: walk back only as far as the merge window.
-        for ei in self.node_edges.get(n).rev() {
+        for ei in self.node_edges.rev_open(n) {
             let ed = &self.edges[ei];
             if e.time.ticks_since(ed.time) > MERGE_WINDOW_TICKS {
                 break;

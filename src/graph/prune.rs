@@ -103,16 +103,21 @@ impl HostGraph {
             p.parent_entity_id = text(&mut g, p.parent_entity_id);
             g.set_entity(p.entity_id, n);
             g.procs.push(p);
-            let children = self.children.slice(n).iter().copied();
-            g.children.open.push(
-                children
-                    .filter(|&c| position(&nodes, c as usize).is_some())
-                    .collect(),
-            );
-            g.node_edges.open.push(self.node_edges.slice(n).to_vec());
-            g.node_evidence
-                .open
-                .push(self.node_evidence.slice(n).to_vec());
+            let k = g.procs.len() - 1;
+            g.children.add_owner();
+            for &c in self.children.slice(n) {
+                if position(&nodes, c as usize).is_some() {
+                    g.children.push(k, c as usize);
+                }
+            }
+            g.node_edges.add_owner();
+            for &e in self.node_edges.slice(n) {
+                g.node_edges.push(k, e as usize);
+            }
+            g.node_evidence.add_owner();
+            for &i in self.node_evidence.slice(n) {
+                g.node_evidence.push(k, i as usize);
+            }
         }
         for &e in &edges {
             let e = e as usize;
@@ -121,9 +126,11 @@ impl HostGraph {
             ed.local_ip = text(&mut g, ed.local_ip);
             ed.remote_ip = text(&mut g, ed.remote_ip);
             g.edges.push(ed);
-            g.edge_evidence
-                .open
-                .push(self.edge_evidence.slice(e).to_vec());
+            let k = g.edges.len() - 1;
+            g.edge_evidence.add_owner();
+            for &i in self.edge_evidence.slice(e) {
+                g.edge_evidence.push(k, i as usize);
+            }
         }
         g.shrink();
         g.kept = Some(Box::new(Kept {
