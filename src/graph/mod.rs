@@ -482,12 +482,14 @@ impl Graph {
         }
     }
 
-    /// The node an event resolved to.
+    /// The node an event resolved to (`None` as well when its host's graph is not held, or
+    /// was pruned without it).
     pub fn node_of(&self, events: &EventStore, i: usize) -> Option<ProcNode<'_>> {
         let n = self.resolved(i)?.node()?;
         self.hosts.get(&**events.host(i)?)?.get_proc(n)
     }
 
+    /// The parent an event resolved to (`None` as for [`Graph::node_of`]).
     pub fn parent_of(&self, events: &EventStore, i: usize) -> Option<ProcNode<'_>> {
         let n = self.resolved(i)?.parent()?;
         self.hosts.get(&**events.host(i)?)?.get_proc(n)
@@ -502,7 +504,7 @@ enum Held {
 }
 
 impl HostGraph {
-    /// Give back the room the lists grew into: the graph is held to the end of the run.
+    /// Give back the room the lists grew into: a graph kept is held to the end of the run.
     /// Nodes and edges grow by blocks (only the last is cut); the other lists are packed.
     fn shrink(&mut self) {
         self.procs.finish();
