@@ -7,7 +7,7 @@ mod common;
 
 use dcomhunt::detect;
 use dcomhunt::graph::render::{TreeOpts, text};
-use dcomhunt::graph::{Graph, HostGraph};
+use dcomhunt::graph::{Graph, HostGraph, IdBuf};
 use dcomhunt::pipeline::load;
 use std::collections::BTreeSet;
 
@@ -70,10 +70,11 @@ fn pruned_graphs_read_as_the_whole_ones() {
     for (host, w) in &whole.hosts {
         // Every node's entity id is there for the timeline.
         let ids = graph.ids(host).expect("every host's entity ids");
+        let mut buf = IdBuf::new();
         for n in 0..w.proc_count() {
-            assert_eq!(ids.entity_id(n), Some(w.proc(n).entity_id));
+            assert_eq!(ids.entity_id(n, &mut buf), Some(w.proc(n).entity_id));
         }
-        assert_eq!(ids.entity_id(w.proc_count()), None);
+        assert_eq!(ids.entity_id(w.proc_count(), &mut buf), None);
         let Some(p) = graph.host(host) else {
             assert!(
                 !with_findings.contains(&**host),

@@ -32,7 +32,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use strings::{Str, Strings};
-pub use view::{EntityIds, GraphRef, HostIds, Keep};
+pub use view::{EntityIds, GraphRef, HostIds, IdBuf, Keep};
 
 /// Sysmon 3 and 5156 records of one connection are merged when they are at most this far apart.
 pub const MERGE_WINDOW_TICKS: i64 = 30 * 10_000_000;

@@ -4,7 +4,7 @@
 use super::table::{Cell, CsvMode, RowSink, TableOut};
 use super::{ReportError, ReportInput, TableDone};
 use crate::event::{Event, Kind, Text};
-use crate::graph::HostIds;
+use crate::graph::{HostIds, IdBuf};
 use crate::time::Ts;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -199,15 +199,21 @@ where
 pub struct GraphIds<'a> {
     r: &'a ReportInput<'a>,
     last: Option<(Text, Option<HostIds<'a>>)>,
+    /// Room for an id kept in its compact form (see [`crate::graph::EntityIds`]).
+    buf: IdBuf,
 }
 
 impl<'a> GraphIds<'a> {
     pub fn new(r: &'a ReportInput<'a>) -> GraphIds<'a> {
-        GraphIds { r, last: None }
+        GraphIds {
+            r,
+            last: None,
+            buf: IdBuf::new(),
+        }
     }
 
     /// The entity id of the graph node event `i` (of host `host`) resolved to.
-    pub fn of(&mut self, host: &Text, i: usize) -> Option<&'a str> {
+    pub fn of(&mut self, host: &Text, i: usize) -> Option<&str> {
         let n = self.r.graph.resolved(i)?.node()?;
         let hg = match &self.last {
             Some((h, hg)) if Arc::ptr_eq(h, host) || **h == **host => *hg,
@@ -217,7 +223,7 @@ impl<'a> GraphIds<'a> {
                 hg
             }
         };
-        hg.and_then(|h| h.entity_id(n))
+        hg?.entity_id(n, &mut self.buf)
     }
 }
 
