@@ -140,8 +140,7 @@ pub fn run(
 /// over [`Graph::build`] gives, in less memory: as soon as a host's graph is built its rules
 /// run, and the host's graph is pruned to the nodes its findings' reports read
 /// ([`Finding::graph_nodes`]; none when it has no finding), every node's entity id kept apart
-/// for the timeline's `graph_entity_id` column (see [`Graph::build_with`]). For `tree`, which
-/// draws whole graphs, use [`Graph::build`].
+/// for the timeline's `graph_entity_id` column (see [`Graph::build_with`]).
 pub fn build_and_run(
     rules: &[LoadedRule],
     events: &EventStore,

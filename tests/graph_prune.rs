@@ -129,3 +129,26 @@ fn pruned_graphs_read_as_the_whole_ones() {
     );
     assert!(whole.hosts.len() > pruned_hosts, "some host has no finding");
 }
+
+/// `tree` draws each host as soon as its graph is built and lets the graph go: its output is
+/// every host's whole tree, in host name order, as drawn from `Graph::build`.
+#[test]
+fn tree_draws_every_whole_host_in_name_order() {
+    let td = common::testdata();
+    let loaded = load(std::slice::from_ref(&td)).unwrap();
+    let whole = Graph::build(&loaded.events);
+    let opts = TreeOpts {
+        focus: Vec::new(),
+        depth: None,
+    };
+    let want: String = whole.hosts.values().map(|h| text(h, &opts)).collect();
+    assert!(whole.hosts.len() > 3);
+    let out = assert_cmd::Command::cargo_bin("dcomhunt")
+        .unwrap()
+        .args(["-q", "tree"])
+        .arg(&td)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), want);
+}

@@ -2,10 +2,11 @@
 
 use super::{Inputs, UsageError, exit};
 use crate::graph::render::{TreeOpts, json, text};
-use crate::graph::{Graph, HostGraph};
+use crate::graph::{Graph, HostGraph, Keep};
 use crate::pipeline::load;
 use anyhow::Result;
 use std::io::Write;
+use std::sync::Arc;
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TreeFormat {
@@ -51,25 +52,90 @@ pub fn select(g: &HostGraph, sel: &str) -> Vec<usize> {
         .collect()
 }
 
+/// One host's tree as `run` prints it.
+enum Drawn {
+    Text(String),
+    Json(serde_json::Value),
+}
+
+/// One host of the input: whether `--host` chose it, and its tree (none when not chosen, or
+/// when `--process` matches none of its processes).
+struct HostTree {
+    host: Arc<str>,
+    chosen: bool,
+    tree: Option<Drawn>,
+}
+
+/// Draw one host's tree; `None` when `--process` matches none of its processes.
+fn draw(h: &HostGraph, a: &TreeArgs, events: &crate::store::EventStore) -> Result<Option<Drawn>> {
+    let focus = match &a.process {
+        Some(sel) => {
+            let f = select(h, sel);
+            if f.is_empty() {
+                return Ok(None);
+            }
+            f
+        }
+        None => Vec::new(),
+    };
+    let opts = TreeOpts {
+        focus: focus.clone(),
+        depth: a.depth,
+    };
+    Ok(Some(match a.format {
+        TreeFormat::Text => Drawn::Text(text(h, &opts)),
+        TreeFormat::Json => {
+            let keep = if focus.is_empty() {
+                None
+            } else {
+                let mut k = vec![false; h.proc_count()];
+                for &f in &focus {
+                    k[f] = true;
+                    h.ancestors(f).into_iter().for_each(|x| k[x] = true);
+                    h.descendants(f).into_iter().for_each(|x| k[x] = true);
+                }
+                Some(k)
+            };
+            Drawn::Json(serde_json::to_value(json(h, events, keep.as_deref()))?)
+        }
+    }))
+}
+
 pub fn run(a: TreeArgs, quiet: bool) -> Result<i32> {
     let loaded = load(&a.inputs.paths)?;
     if !quiet {
         eprint!("{}", super::events::summary(&loaded));
     }
-    let graph = Graph::build(&loaded.events);
-    let hosts: Vec<&HostGraph> = graph
-        .hosts
-        .values()
-        .filter(|h| {
-            a.host
-                .as_deref()
-                .is_none_or(|w| h.host.eq_ignore_ascii_case(w))
-        })
-        .collect();
+    // Each host is drawn as soon as its graph is built, and its graph let go: one host's
+    // graph per worker is held at a time, not every host's.
+    let wanted = |h: &HostGraph| {
+        a.host
+            .as_deref()
+            .is_none_or(|w| h.host.eq_ignore_ascii_case(w))
+    };
+    let (_, drawn) = Graph::build_with(&loaded.events, |g, _| {
+        let out = g.single().map(|h| {
+            let chosen = wanted(h);
+            let tree = if chosen {
+                draw(h, &a, &loaded.events)?
+            } else {
+                None
+            };
+            Ok(HostTree {
+                host: h.host.clone(),
+                chosen,
+                tree,
+            })
+        });
+        (out, Keep::Nothing)
+    });
+    let mut drawn: Vec<HostTree> = drawn.into_iter().flatten().collect::<Result<_>>()?;
+    // In host name order, as the hosts of a built graph.
+    drawn.sort_by(|x, y| x.host.cmp(&y.host));
     if let Some(h) = &a.host
-        && hosts.is_empty()
+        && !drawn.iter().any(|t| t.chosen)
     {
-        let known: Vec<&str> = graph.hosts.keys().map(|k| &**k).collect();
+        let known: Vec<&str> = drawn.iter().map(|t| &*t.host).collect();
         return Err(UsageError(format!(
             "no host named {h:?} in the input (hosts: {})",
             known.join(", ")
@@ -80,41 +146,16 @@ pub fn run(a: TreeArgs, quiet: bool) -> Result<i32> {
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut any_match = a.process.is_none();
     let mut json_hosts = Vec::new();
-    for h in hosts {
-        let focus = match &a.process {
-            Some(sel) => {
-                let f = select(h, sel);
-                if f.is_empty() {
-                    continue;
-                }
+    for t in drawn {
+        match t.tree {
+            None => {}
+            Some(Drawn::Text(t)) => {
                 any_match = true;
-                f
+                write!(out, "{t}")?;
             }
-            None => Vec::new(),
-        };
-        let opts = TreeOpts {
-            focus: focus.clone(),
-            depth: a.depth,
-        };
-        match a.format {
-            TreeFormat::Text => write!(out, "{}", text(h, &opts))?,
-            TreeFormat::Json => {
-                let keep = if focus.is_empty() {
-                    None
-                } else {
-                    let mut k = vec![false; h.proc_count()];
-                    for &f in &focus {
-                        k[f] = true;
-                        h.ancestors(f).into_iter().for_each(|x| k[x] = true);
-                        h.descendants(f).into_iter().for_each(|x| k[x] = true);
-                    }
-                    Some(k)
-                };
-                json_hosts.push(serde_json::to_value(json(
-                    h,
-                    &loaded.events,
-                    keep.as_deref(),
-                ))?);
+            Some(Drawn::Json(v)) => {
+                any_match = true;
+                json_hosts.push(v);
             }
         }
     }

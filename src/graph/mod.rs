@@ -417,6 +417,7 @@ impl Graph {
                 let (out, keep) = then(GraphRef::one(&resolved, &hg), &idx);
                 drop(idx);
                 let held = match keep {
+                    Keep::Nothing => Held::Nothing,
                     Keep::Graph => Held::Graph(hg),
                     Keep::Nodes(nodes) => Held::Ids(
                         EntityIds::of(&hg),
@@ -435,6 +436,7 @@ impl Graph {
         let mut outs = Vec::with_capacity(built.len());
         for (held, out) in built {
             match held {
+                Held::Nothing => {}
                 Held::Graph(hg) => {
                     graph.hosts.insert(hg.host.clone(), hg);
                 }
@@ -499,6 +501,7 @@ impl Graph {
 /// A host's graph as [`Graph::build_with`] keeps it: whole, or its nodes' entity ids and the
 /// graph pruned (when some nodes are kept).
 enum Held {
+    Nothing,
     Graph(HostGraph),
     Ids(EntityIds, Option<HostGraph>, Arc<str>),
 }

@@ -13,6 +13,8 @@ pub enum Keep {
     /// graph pruned to these nodes and their ancestors (see [`HostGraph::pruned`]; none: no
     /// graph at all).
     Nodes(Vec<usize>),
+    /// Nothing: the callback took what it needed (`tree` draws each host as it is built).
+    Nothing,
 }
 
 /// Each node's entity id of one host, in node order: a ProcessGuid in its 16 bytes, a
@@ -264,6 +266,15 @@ impl<'a> GraphRef<'a> {
         self.resolved
             .get(i)
             .map(|r| Resolved::unpack_pair(r.load(Ordering::Relaxed)))
+    }
+
+    /// The one host graph of a view of one host (as [`Graph::build_with`] hands each host
+    /// to its callback); `None` for a view of a built graph.
+    pub fn single(self) -> Option<&'a HostGraph> {
+        match self.hosts {
+            Hosts::All(_) => None,
+            Hosts::One(hg) => Some(hg),
+        }
     }
 
     /// A host's graph, when this view holds it.
