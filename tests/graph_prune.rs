@@ -151,4 +151,14 @@ fn tree_draws_every_whole_host_in_name_order() {
         .unwrap();
     assert!(out.status.success());
     assert_eq!(String::from_utf8(out.stdout).unwrap(), want);
+    // --host: that host's graph only (named in another case).
+    let (name, h) = whole.hosts.iter().nth(2).unwrap();
+    let out = assert_cmd::Command::cargo_bin("dcomhunt")
+        .unwrap()
+        .args(["-q", "tree", "--host", &name.to_uppercase()])
+        .arg(&td)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), text(h, &opts));
 }

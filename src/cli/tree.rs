@@ -58,11 +58,9 @@ enum Drawn {
     Json(serde_json::Value),
 }
 
-/// One host of the input: whether `--host` chose it, and its tree (none when not chosen, or
-/// when `--process` matches none of its processes).
+/// One host drawn: its tree (none when `--process` matches none of its processes).
 struct HostTree {
     host: Arc<str>,
-    chosen: bool,
     tree: Option<Drawn>,
 }
 
@@ -107,24 +105,14 @@ pub fn run(a: TreeArgs, quiet: bool) -> Result<i32> {
         eprint!("{}", super::events::summary(&loaded));
     }
     // Each host is drawn as soon as its graph is built, and its graph let go: one host's
-    // graph per worker is held at a time, not every host's.
-    let wanted = |h: &HostGraph| {
-        a.host
-            .as_deref()
-            .is_none_or(|w| h.host.eq_ignore_ascii_case(w))
-    };
-    let (_, drawn) = Graph::build_with(&loaded.events, |g, _| {
+    // graph per worker is held at a time, not every host's. With --host, only that host's
+    // graph is built.
+    let wanted = |h: &str| a.host.as_deref().is_none_or(|w| h.eq_ignore_ascii_case(w));
+    let (_, drawn) = Graph::build_hosts_with(&loaded.events, wanted, |g, _| {
         let out = g.single().map(|h| {
-            let chosen = wanted(h);
-            let tree = if chosen {
-                draw(h, &a, &loaded.events)?
-            } else {
-                None
-            };
             Ok(HostTree {
                 host: h.host.clone(),
-                chosen,
-                tree,
+                tree: draw(h, &a, &loaded.events)?,
             })
         });
         (out, Keep::Nothing)
@@ -133,9 +121,10 @@ pub fn run(a: TreeArgs, quiet: bool) -> Result<i32> {
     // In host name order, as the hosts of a built graph.
     drawn.sort_by(|x, y| x.host.cmp(&y.host));
     if let Some(h) = &a.host
-        && !drawn.iter().any(|t| t.chosen)
+        && drawn.is_empty()
     {
-        let known: Vec<&str> = drawn.iter().map(|t| &*t.host).collect();
+        let mut known: Vec<&str> = loaded.events.hosts().iter().map(|k| &**k).collect();
+        known.sort_unstable();
         return Err(UsageError(format!(
             "no host named {h:?} in the input (hosts: {})",
             known.join(", ")

@@ -392,6 +392,17 @@ impl Graph {
         R: Send,
         F: Fn(GraphRef<'_>, &[u32]) -> (R, Keep) + Sync,
     {
+        Graph::build_hosts_with(events, |_| true, then)
+    }
+
+    /// [`Graph::build_with`] for the hosts `wanted` accepts (by name) only: the others' graphs
+    /// are not built.
+    pub fn build_hosts_with<R, F, W>(events: &EventStore, wanted: W, then: F) -> (Graph, Vec<R>)
+    where
+        R: Send,
+        F: Fn(GraphRef<'_>, &[u32]) -> (R, Keep) + Sync,
+        W: Fn(&str) -> bool + Sync,
+    {
         // Each host's events, in event order (as `u32`: a store holds fewer than 4 billion
         // events, see `Resolved`).
         let per_host = events.per_host();
@@ -400,7 +411,7 @@ impl Graph {
         let built: Vec<(Held, R)> = per_host
             .into_par_iter()
             .enumerate()
-            .filter(|(_, idx)| !idx.is_empty())
+            .filter(|(k, idx)| !idx.is_empty() && wanted(&events.hosts()[*k]))
             .map(|(k, idx)| {
                 let mut hg = HostGraph {
                     host: events.hosts()[k].clone(),
