@@ -30,8 +30,9 @@ use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use strings::{Str, Strings};
+use view::Seconds;
 pub use view::{EntityIds, GraphRef, HostIds, IdBuf, Keep};
 
 /// Sysmon 3 and 5156 records of one connection are merged when they are at most this far apart.
@@ -278,8 +279,8 @@ pub struct HostGraph {
 }
 
 /// What the graph resolved for one event: node, parent and edge indexes as `u32` with
-/// `u32::MAX` for none (a host graph never holds 4 billion nodes). The graph keeps one for
-/// every event, in 8 bytes (see `Resolved::pack_pair`).
+/// `u32::MAX` for none (a host graph never holds 4 billion nodes). Packed into 8 bytes (see
+/// `Resolved::pack_pair`): the node, kept for every event, and the parent or edge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Resolved {
     node: u32,
@@ -365,24 +366,29 @@ pub struct Graph {
     pub hosts: BTreeMap<Arc<str>, HostGraph>,
     /// Each node's entity id of the hosts not held whole (see [`Graph::build_with`]).
     ids_only: BTreeMap<Arc<str>, EntityIds>,
-    /// Per event (same index as the event list): what it resolved to, packed by
-    /// [`Resolved::pack_pair`] into 8 bytes. Atomic only so that each host's build, running on
-    /// the thread pool, writes its own events' entries in place (no per-host copy gathered
-    /// and scattered afterwards); once built it is only read.
-    resolved: Vec<AtomicU64>,
+    /// Per event (same index as the event list): the node it resolved to (`NONE`: none).
+    /// Atomic only so that each host's build, running on the thread pool, writes its own
+    /// events' entries in place (no per-host copy gathered and scattered afterwards); once
+    /// built it is only read.
+    nodes: Vec<AtomicU32>,
+    /// Per event: the rest of what it resolved to (parent or connection: the upper half of
+    /// [`Resolved::pack_pair`]). Kept for the run by [`Graph::build`] only; empty after
+    /// [`Graph::build_with`], which keeps it per host while that host's callback runs.
+    seconds: Vec<AtomicU32>,
 }
 
 impl Graph {
     /// Build from events sorted in the total order, every host's graph held whole.
     pub fn build(events: &EventStore) -> Graph {
-        Graph::build_with(events, |_, _| ((), Keep::Graph)).0
+        Graph::build_inner(events, |_| true, true, |_, _| ((), Keep::Graph)).0
     }
 
     /// Build from events sorted in the total order and, as soon as a host's graph is built,
     /// call `then` with it (as a [`GraphRef`] that knows only that host) and the host's events
     /// (indexes, in order). `then` says whether the host's graph is kept whole or pruned to
     /// some nodes, with every node's entity id kept apart ([`Keep`]); its results come back
-    /// in host order.
+    /// in host order. Once built, the graph knows each event's node only
+    /// ([`Graph::resolved`]); `then` sees the whole resolution (parent, connection).
     ///
     /// Hosts are independent: each host's graph is built from its own events (in the total
     /// order) on the thread pool; the result does not depend on the number of threads. Besides
@@ -403,11 +409,23 @@ impl Graph {
         F: Fn(GraphRef<'_>, &[u32]) -> (R, Keep) + Sync,
         W: Fn(&str) -> bool + Sync,
     {
+        Graph::build_inner(events, wanted, false, then)
+    }
+
+    /// The build; with `full`, every event's whole resolution is kept for the run (4 more
+    /// bytes an event), else only while its host's callback runs.
+    fn build_inner<R, F, W>(events: &EventStore, wanted: W, full: bool, then: F) -> (Graph, Vec<R>)
+    where
+        R: Send,
+        F: Fn(GraphRef<'_>, &[u32]) -> (R, Keep) + Sync,
+        W: Fn(&str) -> bool + Sync,
+    {
         // Each host's events, in event order (as `u32`: a store holds fewer than 4 billion
         // events, see `Resolved`).
         let per_host = events.per_host();
-        let none = Resolved::default().pack_pair();
-        let resolved: Vec<AtomicU64> = (0..events.len()).map(|_| AtomicU64::new(none)).collect();
+        let none = || (0..events.len()).map(|_| AtomicU32::new(NONE)).collect();
+        let nodes: Vec<AtomicU32> = none();
+        let seconds: Vec<AtomicU32> = if full { none() } else { Vec::new() };
         let built: Vec<(Held, R)> = per_host
             .into_par_iter()
             .enumerate()
@@ -418,14 +436,31 @@ impl Graph {
                     ..HostGraph::default()
                 };
                 let mut c = events.cursor();
+                // Without `full`: the second halves of this host's resolutions, by position.
+                let mut local: Vec<u32> = Vec::with_capacity(if full { 0 } else { idx.len() });
                 for &i in &idx {
-                    if let Some(e) = c.event(i as usize) {
-                        let r = hg.add(i as usize, &e);
-                        resolved[i as usize].store(r.pack_pair(), Ordering::Relaxed);
+                    let i = i as usize;
+                    let r = c.event(i).map(|e| hg.add(i, &e)).unwrap_or_default();
+                    let packed = r.pack_pair();
+                    nodes[i].store(packed as u32, Ordering::Relaxed);
+                    let second = (packed >> 32) as u32;
+                    if full {
+                        seconds[i].store(second, Ordering::Relaxed);
+                    } else {
+                        local.push(second);
                     }
                 }
                 hg.shrink();
-                let (out, keep) = then(GraphRef::one(&resolved, &hg), &idx);
+                let rest = if full {
+                    Seconds::Run(&seconds)
+                } else {
+                    Seconds::Host {
+                        idx: &idx,
+                        local: &local,
+                    }
+                };
+                let (out, keep) = then(GraphRef::one(&nodes, rest, &hg), &idx);
+                drop(local);
                 drop(idx);
                 let held = match keep {
                     Keep::Nothing => Held::Nothing,
@@ -442,7 +477,8 @@ impl Graph {
         let mut graph = Graph {
             hosts: BTreeMap::new(),
             ids_only: BTreeMap::new(),
-            resolved,
+            nodes,
+            seconds,
         };
         let mut outs = Vec::with_capacity(built.len());
         for (held, out) in built {
@@ -463,11 +499,10 @@ impl Graph {
         (graph, outs)
     }
 
-    /// What event `i` resolved to (`None` past the last event).
+    /// What event `i` resolved to (`None` past the last event): after [`Graph::build`] all
+    /// of it, after [`Graph::build_with`] its node only.
     pub fn resolved(&self, i: usize) -> Option<Resolved> {
-        self.resolved
-            .get(i)
-            .map(|r| Resolved::unpack_pair(r.load(Ordering::Relaxed)))
+        GraphRef::from(self).resolved(i)
     }
 
     /// A host's graph, when it is held (whole, or pruned to the nodes its findings need).

@@ -2,7 +2,7 @@
 //! what is left of a host whose graph was let go once its rules had run ([`EntityIds`]).
 
 use super::{Graph, HostGraph, Resolved};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 /// What [`Graph::build_with`] keeps of a host once its callback has seen it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -242,8 +242,19 @@ impl<'a> HostIds<'a> {
 /// the one host just built.
 #[derive(Clone, Copy)]
 pub struct GraphRef<'a> {
-    resolved: &'a [AtomicU64],
+    /// Per event, the node it resolved to.
+    nodes: &'a [AtomicU32],
+    seconds: Seconds<'a>,
     hosts: Hosts<'a>,
+}
+
+/// Where the second halves of the events' resolutions (parent or connection) are.
+#[derive(Clone, Copy)]
+pub(super) enum Seconds<'a> {
+    /// For every event of the run (none when empty).
+    Run(&'a [AtomicU32]),
+    /// For the events of one host (`idx`, ascending), by position.
+    Host { idx: &'a [u32], local: &'a [u32] },
 }
 
 #[derive(Clone, Copy)]
@@ -254,18 +265,32 @@ enum Hosts<'a> {
 
 impl<'a> GraphRef<'a> {
     /// One host's graph (the others are unknown to this view).
-    pub(super) fn one(resolved: &'a [AtomicU64], hg: &'a HostGraph) -> GraphRef<'a> {
+    pub(super) fn one(
+        nodes: &'a [AtomicU32],
+        seconds: Seconds<'a>,
+        hg: &'a HostGraph,
+    ) -> GraphRef<'a> {
         GraphRef {
-            resolved,
+            nodes,
+            seconds,
             hosts: Hosts::One(hg),
         }
     }
 
     /// What event `i` resolved to (`None` past the last event).
     pub fn resolved(self, i: usize) -> Option<Resolved> {
-        self.resolved
-            .get(i)
-            .map(|r| Resolved::unpack_pair(r.load(Ordering::Relaxed)))
+        let node = self.nodes.get(i)?.load(Ordering::Relaxed);
+        let second = match self.seconds {
+            Seconds::Run(s) => s.get(i).map(|x| x.load(Ordering::Relaxed)),
+            Seconds::Host { idx, local } => u32::try_from(i)
+                .ok()
+                .and_then(|x| idx.binary_search(&x).ok())
+                .and_then(|p| local.get(p).copied()),
+        };
+        let second = second.unwrap_or(u32::MAX);
+        Some(Resolved::unpack_pair(
+            u64::from(node) | (u64::from(second) << 32),
+        ))
     }
 
     /// The one host graph of a view of one host (as [`Graph::build_with`] hands each host
@@ -289,7 +314,8 @@ impl<'a> GraphRef<'a> {
 impl<'a> From<&'a Graph> for GraphRef<'a> {
     fn from(g: &'a Graph) -> GraphRef<'a> {
         GraphRef {
-            resolved: &g.resolved,
+            nodes: &g.nodes,
+            seconds: Seconds::Run(&g.seconds),
             hosts: Hosts::All(g),
         }
     }
