@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 /// What [`Graph::build_with`] keeps of a host once its callback has seen it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Keep {
-    /// The whole graph: nodes, edges, lists and texts (what `tree` draws).
+    /// The whole graph: nodes, edges, lists and texts (what [`Graph::build`] keeps).
     Graph,
     /// Each node's entity id (what the timeline's `graph_entity_id` column reads), and the
     /// graph pruned to these nodes and their ancestors (see [`HostGraph::pruned`]; none: no
@@ -238,8 +238,8 @@ impl<'a> HostIds<'a> {
 }
 
 /// What the rules read of the graph: each event's resolution and the host graphs held.
-/// From a built [`Graph`] (every host it holds whole), or, while [`Graph::build_with`] runs,
-/// the one host just built.
+/// From a built [`Graph`] (every host it holds), or, while [`Graph::build_with`] runs, the one
+/// host just built.
 #[derive(Clone, Copy)]
 pub struct GraphRef<'a> {
     /// Per event, the node it resolved to.
@@ -277,7 +277,8 @@ impl<'a> GraphRef<'a> {
         }
     }
 
-    /// What event `i` resolved to (`None` past the last event).
+    /// What event `i` resolved to (`None` past the last event). From a graph built by
+    /// [`Graph::build_with`]: its node only (the rest is there while its host's callback runs).
     pub fn resolved(self, i: usize) -> Option<Resolved> {
         let node = self.nodes.get(i)?.load(Ordering::Relaxed);
         let second = match self.seconds {
