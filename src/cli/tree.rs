@@ -1,7 +1,7 @@
 //! `dcomhunt tree`: each host's process tree with its network connections.
 
 use super::{Inputs, UsageError, exit};
-use crate::graph::render::{TreeOpts, json, text};
+use crate::graph::render::{TreeOpts, focus_keep, json, text};
 use crate::graph::{Graph, HostGraph, Keep};
 use crate::pipeline::load;
 use anyhow::Result;
@@ -83,17 +83,7 @@ fn draw(h: &HostGraph, a: &TreeArgs, events: &crate::store::EventStore) -> Resul
     Ok(Some(match a.format {
         TreeFormat::Text => Drawn::Text(text(h, &opts)),
         TreeFormat::Json => {
-            let keep = if focus.is_empty() {
-                None
-            } else {
-                let mut k = vec![false; h.proc_count()];
-                for &f in &focus {
-                    k[f] = true;
-                    h.ancestors(f).into_iter().for_each(|x| k[x] = true);
-                    h.descendants(f).into_iter().for_each(|x| k[x] = true);
-                }
-                Some(k)
-            };
+            let keep = (!focus.is_empty()).then(|| focus_keep(h, &focus));
             Drawn::Json(serde_json::to_value(json(h, events, keep.as_deref()))?)
         }
     }))

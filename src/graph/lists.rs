@@ -59,6 +59,15 @@ impl Lists {
         self.pairs.push((owner as u32, item as u32));
     }
 
+    /// One more owner, with these items (while building).
+    pub fn add_list(&mut self, items: impl IntoIterator<Item = usize>) {
+        let owner = self.last.len();
+        self.add_owner();
+        for item in items {
+            self.push(owner, item);
+        }
+    }
+
     /// While building: `owner`'s items, the last pushed first.
     pub fn rev_open(&self, owner: usize) -> impl Iterator<Item = usize> + '_ {
         let mut p = self.last.get(owner).copied().unwrap_or(NONE);
@@ -143,8 +152,14 @@ mod tests {
         assert!(l.slice(3).is_empty());
         assert!(l.slice(5).is_empty());
         let again = Lists::from_lists(want.clone());
+        let mut added = Lists::default();
+        for w in &want {
+            added.add_list(w.iter().map(|&x| x as usize));
+        }
+        added.pack();
         for (o, w) in want.iter().enumerate() {
             assert_eq!(again.slice(o), &w[..]);
+            assert_eq!(added.slice(o), &w[..]);
         }
     }
 }

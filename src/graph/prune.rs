@@ -103,21 +103,13 @@ impl HostGraph {
             p.parent_entity_id = text(&mut g, p.parent_entity_id);
             g.set_entity(p.entity_id, n);
             g.procs.push(p);
-            let k = g.procs.len() - 1;
-            g.children.add_owner();
-            for &c in self.children.slice(n) {
-                if position(&nodes, c as usize).is_some() {
-                    g.children.push(k, c as usize);
-                }
-            }
-            g.node_edges.add_owner();
-            for &e in self.node_edges.slice(n) {
-                g.node_edges.push(k, e as usize);
-            }
-            g.node_evidence.add_owner();
-            for &i in self.node_evidence.slice(n) {
-                g.node_evidence.push(k, i as usize);
-            }
+            let kept_children = self
+                .children
+                .get(n)
+                .filter(|&c| position(&nodes, c).is_some());
+            g.children.add_list(kept_children);
+            g.node_edges.add_list(self.node_edges.get(n));
+            g.node_evidence.add_list(self.node_evidence.get(n));
         }
         for &e in &edges {
             let e = e as usize;
@@ -126,11 +118,7 @@ impl HostGraph {
             ed.local_ip = text(&mut g, ed.local_ip);
             ed.remote_ip = text(&mut g, ed.remote_ip);
             g.edges.push(ed);
-            let k = g.edges.len() - 1;
-            g.edge_evidence.add_owner();
-            for &i in self.edge_evidence.slice(e) {
-                g.edge_evidence.push(k, i as usize);
-            }
+            g.edge_evidence.add_list(self.edge_evidence.get(e));
         }
         g.shrink();
         g.kept = Some(Box::new(Kept {

@@ -73,6 +73,18 @@ pub fn node_line(g: &HostGraph, n: usize) -> String {
     s
 }
 
+/// Per node index of `g`: whether it is one of the `focus` nodes, or an ancestor or a
+/// descendant of one (what a focused tree shows, as text or JSON).
+pub fn focus_keep(g: &HostGraph, focus: &[usize]) -> Vec<bool> {
+    let mut keep = vec![false; g.proc_count()];
+    for &f in focus {
+        keep[f] = true;
+        g.ancestors(f).into_iter().for_each(|a| keep[a] = true);
+        g.descendants(f).into_iter().for_each(|d| keep[d] = true);
+    }
+    keep
+}
+
 /// Render the host's tree as text.
 pub fn text(g: &HostGraph, opts: &TreeOpts) -> String {
     let mut out = String::new();
@@ -88,23 +100,14 @@ pub fn text(g: &HostGraph, opts: &TreeOpts) -> String {
     let (roots, keep): (Vec<usize>, Option<Vec<bool>>) = if opts.focus.is_empty() {
         (g.roots(), None)
     } else {
-        let mut keep = vec![false; g.proc_count()];
         let mut roots = Vec::new();
         for &f in &opts.focus {
-            keep[f] = true;
-            let anc = g.ancestors(f);
-            for &a in &anc {
-                keep[a] = true;
-            }
-            let root = anc.last().copied().unwrap_or(f);
+            let root = g.ancestors(f).last().copied().unwrap_or(f);
             if !roots.contains(&root) {
                 roots.push(root);
             }
-            for d in g.descendants(f) {
-                keep[d] = true;
-            }
         }
-        (roots, Some(keep))
+        (roots, Some(focus_keep(g, &opts.focus)))
     };
     let depth_base: Vec<usize> = opts.focus.iter().map(|&f| g.ancestors(f).len()).collect();
     let max_depth = opts
