@@ -16,6 +16,7 @@ pub mod graph;
 pub mod ingest;
 pub mod normalize;
 pub mod pipeline;
+pub mod pool;
 pub mod record;
 pub mod report;
 pub mod store;

@@ -851,7 +851,9 @@ impl EventStore {
             .zip(srcs.par_iter())
             .enumerate()
             .for_each(|(n, (b, src))| b.keys.sort_unstable_by_key(|k| sort_key(n, k, src)));
-        let order = merge_batches(&mut batches, &srcs);
+        // On the pool, where the keys were made (see `crate::pool`): freed there, their pages
+        // are given back before the graph's arrays are made.
+        let order = crate::pool::on_pool(|| merge_batches(&mut batches, &srcs));
         EventStore {
             batches,
             order,

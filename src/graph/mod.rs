@@ -422,10 +422,13 @@ impl Graph {
     {
         // Each host's events, in event order (as `u32`: a store holds fewer than 4 billion
         // events, see `Resolved`).
-        let per_host = events.per_host();
-        let none = || (0..events.len()).map(|_| AtomicU32::new(NONE)).collect();
-        let nodes: Vec<AtomicU32> = none();
-        let seconds: Vec<AtomicU32> = if full { none() } else { Vec::new() };
+        // Made on the pool, where they are dropped (see `crate::pool`).
+        let (per_host, nodes, seconds) = crate::pool::on_pool(|| {
+            let none = || (0..events.len()).map(|_| AtomicU32::new(NONE)).collect();
+            let nodes: Vec<AtomicU32> = none();
+            let seconds: Vec<AtomicU32> = if full { none() } else { Vec::new() };
+            (events.per_host(), nodes, seconds)
+        });
         let built: Vec<(Held, R)> = per_host
             .into_par_iter()
             .enumerate()
