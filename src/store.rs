@@ -31,11 +31,30 @@ pub struct Batch {
     data: Data,
     /// The distinct (file, host) pairs of the batch's events (one for a chunk).
     sources: Vec<(Text, Text)>,
-    /// Per event, for the sort: time, record id, position, source, byte offset.
+    /// Per event, for the sort: time, record id, position, source, byte offset. Empty while
+    /// they are in the spill file ([`DiskKeys`]).
     keys: Vec<BatchKey>,
+    /// Where the keys are when the batch was spilled with them.
+    disk_keys: Option<DiskKeys>,
+    /// Number of events.
+    len: usize,
     /// The first event's record id and position, from which the keys' are counted.
     base: (u64, u64),
 }
+
+/// A spilled batch's sort keys: sorted ([`Batch::sort_own_keys`]) and written to the spill file
+/// right after its events, read back by the merge ([`merge_batches`]) when it comes to the
+/// batch; the first and last are kept to find runs of batches. Until every input is read, a
+/// spilled batch then holds none of its 24 bytes an event in memory.
+#[derive(Debug, Clone, Copy)]
+struct DiskKeys {
+    at: u64,
+    first: BatchKey,
+    last: BatchKey,
+}
+
+/// Bytes of one [`BatchKey`] in the spill file.
+const KEY_BYTES: usize = 24;
 
 /// Where a batch's encoded events are.
 #[derive(Debug)]
@@ -102,14 +121,36 @@ impl Loaded {
 
 /// One event's sort key in its batch, in 24 bytes: the record id and position as differences
 /// from the batch's first event's (a batch is cut where one does not fit, see
-/// [`Encoder::fits`]); they are held until every input is read.
-#[derive(Debug, Clone, Copy)]
+/// [`Encoder::fits`]); they are held until every input is read (in the spill file for a
+/// spilled batch, see [`DiskKeys`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct BatchKey {
     time: i64,
     record_id: i32,
     position: i32,
     source: u32,
     offset: u32,
+}
+
+impl BatchKey {
+    fn write_to(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.time.to_le_bytes());
+        out.extend_from_slice(&self.record_id.to_le_bytes());
+        out.extend_from_slice(&self.position.to_le_bytes());
+        out.extend_from_slice(&self.source.to_le_bytes());
+        out.extend_from_slice(&self.offset.to_le_bytes());
+    }
+
+    fn read_from(b: &[u8; KEY_BYTES]) -> BatchKey {
+        let w = |i: usize| [b[i], b[i + 1], b[i + 2], b[i + 3]];
+        BatchKey {
+            time: i64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
+            record_id: i32::from_le_bytes(w(8)),
+            position: i32::from_le_bytes(w(12)),
+            source: u32::from_le_bytes(w(16)),
+            offset: u32::from_le_bytes(w(20)),
+        }
+    }
 }
 
 /// The total order's key of one event: (time, file rank, record id, position, batch, offset,
@@ -151,30 +192,29 @@ struct RunCursor {
 /// before ends (the chunks of one log mostly follow each other in time). Every key is
 /// distinct, so the order is the one a sort of all keys at once gives. A batch's keys are
 /// dropped once the merge has passed them.
-fn merge_batches(batches: &mut [Batch], srcs: &[KeyBase]) -> Vec<Loc> {
+fn merge_batches(batches: &mut [Batch], srcs: &[KeyBase], spill: Option<&SpillFile>) -> Vec<Loc> {
     let key = |batches: &[Batch], n: usize, i: usize| {
         batches[n].keys.get(i).map(|k| sort_key(n, k, &srcs[n]))
+    };
+    let end_key = |batches: &[Batch], n: usize, last: bool| {
+        batches[n].end_key(last).map(|k| sort_key(n, &k, &srcs[n]))
     };
     let mut order = Vec::with_capacity(batches.iter().map(Batch::len).sum());
     let mut runs: Vec<RunCursor> = Vec::new();
     let mut n = 0;
     while n < batches.len() {
         let start = n;
-        let mut last = batches[n]
-            .keys
-            .len()
-            .checked_sub(1)
-            .and_then(|i| key(batches, n, i));
+        let mut last = end_key(batches, n, true);
         n += 1;
         while n < batches.len() {
-            let first = key(batches, n, 0);
+            let first = end_key(batches, n, false);
             if let (Some(a), Some(b)) = (last, first)
                 && b < a
             {
                 break;
             }
-            if let Some(i) = batches[n].keys.len().checked_sub(1) {
-                last = key(batches, n, i);
+            if let Some(k) = end_key(batches, n, true) {
+                last = Some(k);
             }
             n += 1;
         }
@@ -185,10 +225,18 @@ fn merge_batches(batches: &mut [Batch], srcs: &[KeyBase]) -> Vec<Loc> {
         });
     }
     // A run's cursor moved, when past the end of its batch, to the next batch with keys (the
-    // batches left behind have their keys dropped); its key there, if any.
+    // batches left behind have their keys dropped; a spilled batch's are read back as the
+    // cursor comes to it); its key there, if any.
     let settle = |batches: &mut [Batch], c: &mut RunCursor| -> Option<SortKey> {
-        while c.batch < c.end && c.at >= batches[c.batch].keys.len() {
-            batches[c.batch].keys = Vec::new();
+        while c.batch < c.end {
+            let b = &mut batches[c.batch];
+            if c.at == 0 {
+                b.read_keys_back(spill);
+            }
+            if c.at < b.keys.len() {
+                break;
+            }
+            b.keys = Vec::new();
             c.batch += 1;
             c.at = 0;
         }
@@ -296,11 +344,65 @@ impl Batch {
 
     /// Number of events in the batch.
     pub fn len(&self) -> usize {
-        self.keys.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
+        self.len == 0
+    }
+
+    /// The first or last of the batch's keys, wherever they are (in the order they are in:
+    /// sorted once spilled).
+    fn end_key(&self, last: bool) -> Option<BatchKey> {
+        match (&self.disk_keys, last) {
+            (Some(d), false) => Some(d.first),
+            (Some(d), true) => Some(d.last),
+            (None, false) => self.keys.first().copied(),
+            (None, true) => self.keys.last().copied(),
+        }
+    }
+
+    /// Sort the keys in the total order, when the batch's events all come from one file:
+    /// within a batch, the total order's key ([`sort_key`]) then differs only in the time,
+    /// record id, position and byte offset (its file rank and batch number are the same for
+    /// every event, and no two events share an offset), so the order needs nothing that is
+    /// known only once every input is read. `false` (not sorted) for a batch of several files.
+    fn sort_own_keys(&mut self) -> bool {
+        let one_file = self
+            .sources
+            .iter()
+            .all(|(f, _)| self.sources.first().is_some_and(|(g, _)| f == g));
+        if one_file {
+            let (rid, pos) = self.base;
+            self.keys.sort_unstable_by_key(|k| {
+                (
+                    k.time,
+                    rid.wrapping_add_signed(k.record_id.into()),
+                    pos.wrapping_add_signed(k.position.into()),
+                    k.offset,
+                )
+            });
+        }
+        one_file
+    }
+
+    /// Bring a spilled batch's keys back into memory (for the merge). A failure to read them
+    /// is the run's failure to read the spill back ([`read_back_error`]): the batch's events
+    /// are then left out.
+    fn read_keys_back(&mut self, spill: Option<&SpillFile>) {
+        let Some(d) = self.disk_keys.take() else {
+            return;
+        };
+        let read = match spill {
+            Some(f) => f.read_keys(d.at, self.len),
+            None => Err(std::io::Error::other("no spill file")),
+        };
+        match read {
+            Ok(keys) => self.keys = keys,
+            Err(e) => {
+                let _ = READ_BACK.set(format!("cannot read events back from the spill file: {e}"));
+            }
+        }
     }
 }
 
@@ -326,7 +428,9 @@ impl Encoder {
                 bytes: self.bytes.into_boxed_slice(),
             }),
             sources: self.sources,
+            len: self.keys.len(),
             keys: self.keys,
+            disk_keys: None,
             base: self.base.unwrap_or_default(),
         }
     }
@@ -682,6 +786,19 @@ struct SpillFile {
 }
 
 impl SpillFile {
+    fn read_keys(&self, at: u64, n: usize) -> std::io::Result<Vec<BatchKey>> {
+        let mut buf = vec![0u8; n * KEY_BYTES];
+        {
+            let mut f = self.file.lock().unwrap_or_else(|e| e.into_inner());
+            f.seek(SeekFrom::Start(at))?;
+            f.read_exact(&mut buf)?;
+        }
+        Ok(buf
+            .chunks_exact(KEY_BYTES)
+            .filter_map(|c| c.try_into().ok().map(BatchKey::read_from))
+            .collect())
+    }
+
     fn read(&self, at: u64, len: u64) -> std::io::Result<Loaded> {
         let mut buf = vec![0u8; len as usize];
         {
@@ -739,14 +856,22 @@ impl Spill {
         if held <= self.budget {
             return b;
         }
-        let Data::Mem(l) = &b.data else {
-            return b;
-        };
         let Some(file) = self.file() else {
             return b;
         };
-        let mut buf = Vec::with_capacity(size + 16);
+        // A batch of one file (every chunk) goes with its keys, sorted, after its events.
+        let with_keys = matches!(b.data, Data::Mem(_)) && b.sort_own_keys();
+        let Data::Mem(l) = &b.data else {
+            return b;
+        };
+        let mut buf = Vec::with_capacity(size + 16 + if with_keys { b.len * KEY_BYTES } else { 0 });
         l.write_to(&mut buf);
+        let data_len = buf.len() as u64;
+        if with_keys {
+            for k in &b.keys {
+                k.write_to(&mut buf);
+            }
+        }
         let at = {
             let mut end = self.end.lock().unwrap_or_else(|e| e.into_inner());
             let mut f = file.file.lock().unwrap_or_else(|e| e.into_inner());
@@ -762,10 +887,15 @@ impl Spill {
         };
         self.held.fetch_sub(size, Ordering::Relaxed);
         self.written.fetch_add(buf.len(), Ordering::Relaxed);
-        b.data = Data::Disk {
-            at,
-            len: buf.len() as u64,
-        };
+        b.data = Data::Disk { at, len: data_len };
+        if let (true, Some(&first), Some(&last)) = (with_keys, b.keys.first(), b.keys.last()) {
+            b.disk_keys = Some(DiskKeys {
+                at: at + data_len,
+                first,
+                last,
+            });
+            b.keys = Vec::new();
+        }
         b
     }
 
@@ -853,7 +983,8 @@ impl EventStore {
             .for_each(|(n, (b, src))| b.keys.sort_unstable_by_key(|k| sort_key(n, k, src)));
         // On the pool, where the keys were made (see `crate::pool`): freed there, their pages
         // are given back before the graph's arrays are made.
-        let order = crate::pool::on_pool(|| merge_batches(&mut batches, &srcs));
+        let file = spill.file.get().cloned().flatten();
+        let order = crate::pool::on_pool(|| merge_batches(&mut batches, &srcs, file.as_deref()));
         EventStore {
             batches,
             order,
@@ -1211,6 +1342,99 @@ mod tests {
         assert!(batches.len() > 200);
         let s = EventStore::build(batches, HostAddresses::default(), &Spill::default());
         assert_eq!(s.iter().collect::<Vec<_>>(), want);
+    }
+
+    /// Batches of one file each (as EVTX chunks are) are spilled with their keys, sorted, and
+    /// hold none in memory until the merge reads them back: events out of order within a
+    /// batch, many equal times across files, record ids near the ends of their range and
+    /// batches of several files (whose keys stay in memory) give the order one sort of every
+    /// event gives, whatever part is spilled.
+    #[test]
+    fn spilled_keys_merge_to_the_total_order() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut rnd = |m: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % m
+        };
+        let mut batches_of: Vec<Vec<Event>> = Vec::new();
+        let mut all = Vec::new();
+        for k in 0..400u64 {
+            let file = t(&format!("f{}.evtx", k % 6));
+            let mixed = k % 37 == 0;
+            let mut b = Vec::new();
+            for j in 0..(1 + rnd(30)) {
+                let mut e = edge_events()[((k + j) % 9) as usize].clone();
+                e.time = Ts(if k % 3 == 0 {
+                    rnd(200) as i64
+                } else {
+                    (k * 10 + rnd(12)) as i64
+                });
+                e.record_id = if k % 5 == 0 {
+                    u64::MAX - rnd(1000)
+                } else {
+                    rnd(100_000)
+                };
+                e.prov.file = if mixed {
+                    t(&format!("m{}.evtx", rnd(3)))
+                } else {
+                    file.clone()
+                };
+                e.host = t(&format!("H{}", rnd(4)));
+                b.push(e);
+            }
+            all.extend(b.iter().cloned());
+            batches_of.push(b);
+        }
+        let want = expected(&all);
+        for budget in [0, 50_000, usize::MAX] {
+            let spill = Spill::new(budget);
+            let batches: Vec<Batch> = batches_of
+                .iter()
+                .flat_map(|b| Batch::encode(b))
+                .map(|b| spill.place(b))
+                .collect();
+            let on_disk = batches.iter().filter(|b| b.disk_keys.is_some()).count();
+            for b in &batches {
+                assert_eq!(b.disk_keys.is_some(), b.keys.is_empty(), "{budget}");
+                assert!(!b.is_empty());
+            }
+            match budget {
+                0 => assert!(on_disk > 300 && on_disk < batches.len(), "{on_disk}"),
+                usize::MAX => assert_eq!(on_disk, 0),
+                _ => assert!(on_disk > 0),
+            }
+            let s = EventStore::build(batches, HostAddresses::default(), &spill);
+            assert_eq!(s.iter().collect::<Vec<_>>(), want, "{budget}");
+        }
+        assert_eq!(read_back_error(), None);
+    }
+
+    /// A spilled key is its 24 bytes and reads back as it was.
+    #[test]
+    fn keys_round_trip_through_their_bytes() {
+        for k in [
+            BatchKey {
+                time: i64::MIN,
+                record_id: i32::MIN,
+                position: i32::MAX,
+                source: u32::MAX,
+                offset: 0,
+            },
+            BatchKey {
+                time: 0x0123_4567_89ab_cdef,
+                record_id: -1,
+                position: 7,
+                source: 3,
+                offset: u32::MAX - 1,
+            },
+        ] {
+            let mut b = Vec::new();
+            k.write_to(&mut b);
+            assert_eq!(b.len(), KEY_BYTES);
+            assert_eq!(BatchKey::read_from(b.as_slice().try_into().unwrap()), k);
+        }
     }
 
     /// Record ids and positions too far apart for a batch's 32-bit differences cut the batch
