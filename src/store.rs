@@ -192,7 +192,12 @@ struct RunCursor {
 /// before ends (the chunks of one log mostly follow each other in time). Every key is
 /// distinct, so the order is the one a sort of all keys at once gives. A batch's keys are
 /// dropped once the merge has passed them.
-fn merge_batches(batches: &mut [Batch], srcs: &[KeyBase], spill: Option<&SpillFile>) -> Vec<Loc> {
+fn merge_batches(
+    batches: &mut [Batch],
+    srcs: &[KeyBase],
+    batch_host: &[u32],
+    spill: Option<&SpillFile>,
+) -> (Vec<Loc>, Vec<(u32, u32)>) {
     let key = |batches: &[Batch], n: usize, i: usize| {
         batches[n].keys.get(i).map(|k| sort_key(n, k, &srcs[n]))
     };
@@ -250,20 +255,26 @@ fn merge_batches(batches: &mut [Batch], srcs: &[KeyBase], spill: Option<&SpillFi
             heap.push(Reverse((k, r)));
         }
     }
-    let loc = |k: &SortKey| Loc {
-        batch: k.4,
-        offset: k.5,
-        host: k.6,
+    // Each event's location; an event of a batch of several hosts has its host noted apart.
+    let mut mixed = Vec::new();
+    let mut push = |order: &mut Vec<Loc>, k: &SortKey| {
+        if batch_host[k.4 as usize] == MIXED {
+            mixed.push((order.len() as u32, k.6));
+        }
+        order.push(Loc {
+            batch: k.4,
+            offset: k.5,
+        });
     };
     while let Some(Reverse((k, r))) = heap.pop() {
-        order.push(loc(&k));
+        push(&mut order, &k);
         // The run's following keys, while they come before every other run's next one.
         let bound = heap.peek().map(|Reverse((b, _))| *b);
         let c = &mut runs[r];
         loop {
             c.at += 1;
             match settle(batches, c) {
-                Some(k) if bound.is_none_or(|b| k < b) => order.push(loc(&k)),
+                Some(k) if bound.is_none_or(|b| k < b) => push(&mut order, &k),
                 Some(k) => {
                     heap.push(Reverse((k, r)));
                     break;
@@ -272,23 +283,30 @@ fn merge_batches(batches: &mut [Batch], srcs: &[KeyBase], spill: Option<&SpillFi
             }
         }
     }
-    order
+    (order, mixed)
 }
 
-/// Where one event is (batch number, byte offset in it) and its host (an index into the
-/// store's hosts).
+/// Where one event is: batch number, byte offset in it. Its host is its batch's (see
+/// [`EventStore::batch_host`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Loc {
     batch: u32,
     offset: u32,
-    host: u32,
 }
+
+/// In [`EventStore::batch_host`]: the batch's events are of several hosts.
+const MIXED: u32 = u32::MAX;
 
 /// Every kept event of a run, in the total order.
 #[derive(Debug, Default)]
 pub struct EventStore {
     batches: Vec<Batch>,
     order: Vec<Loc>,
+    /// Per batch, the host (an index into `hosts`) of all its events — an EVTX chunk's are of
+    /// one computer — or [`MIXED`].
+    batch_host: Vec<u32>,
+    /// The (event, host) of every event of a [`MIXED`] batch, in event order (forwarded logs).
+    mixed: Vec<(u32, u32)>,
     hosts: Vec<Text>,
     /// How many input files the events come from.
     files: usize,
@@ -976,6 +994,13 @@ impl EventStore {
         for b in &mut batches {
             b.sources = Vec::new();
         }
+        let batch_host: Vec<u32> = srcs
+            .iter()
+            .map(|k| match k.src.split_first() {
+                Some((&(_, h), rest)) if rest.iter().all(|&(_, g)| g == h) => h,
+                _ => MIXED,
+            })
+            .collect();
         batches
             .par_iter_mut()
             .zip(srcs.par_iter())
@@ -984,10 +1009,14 @@ impl EventStore {
         // On the pool, where the keys were made (see `crate::pool`): freed there, their pages
         // are given back before the graph's arrays are made.
         let file = spill.file.get().cloned().flatten();
-        let order = crate::pool::on_pool(|| merge_batches(&mut batches, &srcs, file.as_deref()));
+        let (order, mixed) = crate::pool::on_pool(|| {
+            merge_batches(&mut batches, &srcs, &batch_host, file.as_deref())
+        });
         EventStore {
             batches,
             order,
+            batch_host,
+            mixed,
             hosts,
             files,
             addrs,
@@ -1028,12 +1057,20 @@ impl EventStore {
 
     /// Event `i`'s host, without decoding the event.
     pub fn host(&self, i: usize) -> Option<&Text> {
-        self.order.get(i).map(|l| &self.hosts[l.host as usize])
+        self.host_id(i).map(|h| &self.hosts[h as usize])
     }
 
     /// Event `i`'s host as a number (`0..hosts().len()`), without decoding the event.
     pub fn host_id(&self, i: usize) -> Option<u32> {
-        self.order.get(i).map(|l| l.host)
+        let l = self.order.get(i)?;
+        match self.batch_host.get(l.batch as usize).copied()? {
+            MIXED => self
+                .mixed
+                .binary_search_by_key(&(i as u32), |m| m.0)
+                .ok()
+                .map(|k| self.mixed[k].1),
+            h => Some(h),
+        }
     }
 
     /// The hosts of the events, each once; [`Self::host_id`] indexes this list.
@@ -1045,8 +1082,16 @@ impl EventStore {
     /// billion events), in order; the list of host `h` is at `h` of [`Self::hosts`].
     pub fn per_host(&self) -> Vec<Vec<u32>> {
         let mut per_host: Vec<Vec<u32>> = vec![Vec::new(); self.hosts.len()];
+        let mut mixed = self.mixed.iter().peekable();
         for (i, l) in self.order.iter().enumerate() {
-            per_host[l.host as usize].push(i as u32);
+            let h = match self.batch_host[l.batch as usize] {
+                MIXED => match mixed.next_if(|m| m.0 == i as u32) {
+                    Some(&(_, h)) => h,
+                    None => continue,
+                },
+                h => h,
+            };
+            per_host[h as usize].push(i as u32);
         }
         per_host
     }
@@ -1073,6 +1118,8 @@ impl EventStore {
     /// for the benchmarks.
     pub fn heap_bytes(&self) -> usize {
         self.order.capacity() * std::mem::size_of::<Loc>()
+            + self.batch_host.capacity() * 4
+            + self.mixed.capacity() * 8
             + self.batches.iter().map(Batch::heap_bytes).sum::<usize>()
     }
 }
@@ -1381,13 +1428,20 @@ mod tests {
                 } else {
                     file.clone()
                 };
-                e.host = t(&format!("H{}", rnd(4)));
+                // A batch's events are of one host but in the batches of several files.
+                e.host = t(&format!("H{}", if mixed { rnd(4) } else { k % 4 }));
                 b.push(e);
             }
             all.extend(b.iter().cloned());
             batches_of.push(b);
         }
         let want = expected(&all);
+        let of_mixed = batches_of
+            .iter()
+            .filter(|b| b.iter().any(|e| e.host != b[0].host))
+            .map(Vec::len)
+            .sum::<usize>();
+        assert!(of_mixed > 0);
         for budget in [0, 50_000, usize::MAX] {
             let spill = Spill::new(budget);
             let batches: Vec<Batch> = batches_of
@@ -1407,6 +1461,17 @@ mod tests {
             }
             let s = EventStore::build(batches, HostAddresses::default(), &spill);
             assert_eq!(s.iter().collect::<Vec<_>>(), want, "{budget}");
+            // Only the events of batches of several hosts have their host noted apart.
+            assert_eq!(s.mixed.len(), of_mixed);
+            for (i, e) in want.iter().enumerate() {
+                assert_eq!(s.host(i), Some(&e.host));
+            }
+            let per_host = s.per_host();
+            assert_eq!(per_host.iter().map(Vec::len).sum::<usize>(), s.len());
+            for (h, idx) in per_host.iter().enumerate() {
+                assert!(idx.windows(2).all(|w| w[0] < w[1]));
+                assert!(idx.iter().all(|&i| s.host_id(i as usize) == Some(h as u32)));
+            }
         }
         assert_eq!(read_back_error(), None);
     }
@@ -1507,8 +1572,10 @@ mod tests {
             assert_eq!(spill.failure(), None);
             assert_eq!(spill.written() > 0, budget != usize::MAX, "{budget}");
             if budget == 0 {
-                assert_eq!(s.heap_bytes(), s.len() * std::mem::size_of::<Loc>());
+                assert_eq!(s.batches.iter().map(Batch::heap_bytes).sum::<usize>(), 0);
             }
+            // Every batch here mixes hosts: every event's host is noted apart.
+            assert_eq!(s.mixed.len(), s.len());
             assert_eq!(s.iter().collect::<Vec<_>>(), want, "{budget}");
             let mut c = s.cursor();
             for i in (0..s.len()).rev().step_by(7) {
