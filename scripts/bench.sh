@@ -14,6 +14,9 @@
 #   onehost (not in the default SETS) ~0.25 GB from `dcomhunt dev scale` for a single host, as
 #           from one disk image: a host's graph is built on one thread, so this set shows what
 #           more threads cannot speed up
+#   scale4  (not in the default SETS) ~4 GB from `dcomhunt dev scale`: 32 hosts of the scale
+#           set's size (SCALE4_ARGS to change), four times the scale set as a collection grows
+#           (more hosts): memory beyond 1 GB. Needs about 4 GB of disk under target/bench
 #
 # For each set and each of --threads 1 and --threads $(nproc) (all cores; THREADS="1 2 4" to
 # choose) it prints wall time (median), MB/s, records/s and peak RSS for `dcomhunt scan` and
@@ -42,6 +45,8 @@ SCALE_ARGS=${SCALE_ARGS:-"--hosts 8 --events 170000 --attacks 6"}
 SCALE_Q_ARGS=${SCALE_Q_ARGS:-"--hosts 8 --events 42500 --attacks 6"}
 # One host with as many events as scale_q's eight.
 ONEHOST_ARGS=${ONEHOST_ARGS:-"--hosts 1 --events 340000 --attacks 2"}
+# Four times the scale set, as a collection grows: more hosts of the same size.
+SCALE4_ARGS=${SCALE4_ARGS:-"--hosts 32 --events 170000 --attacks 6"}
 WORK=$ROOT/target/bench
 mkdir -p "$WORK"
 RESULTS=$WORK/results.tsv
@@ -109,10 +114,11 @@ prepare() { # set -> prints the path to scan ("" = skip)
         [ -d "$CORPUS" ] || { echo "corpus absent at $CORPUS: skipping" >&2; return; }
         list_evtx "$CORPUS" >"$WORK/corpus.files"
         echo "$CORPUS" ;;
-    scale | scale_q | onehost)
+    scale | scale_q | onehost | scale4)
         local args=$SCALE_ARGS
         [ "$1" = scale_q ] && args=$SCALE_Q_ARGS
         [ "$1" = onehost ] && args=$ONEHOST_ARGS
+        [ "$1" = scale4 ] && args=$SCALE4_ARGS
         if ! "$BIN" dev scale --help >/dev/null 2>&1; then
             echo "\`dcomhunt dev scale\` is not in this binary yet: skipping the synthetic corpus" >&2
             return
