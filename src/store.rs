@@ -1356,18 +1356,23 @@ mod tests {
         assert!(Batch::encode(&[]).is_empty());
     }
 
+    /// A xorshift generator from `seed`: each call gives a number below its argument.
+    fn below(seed: u64) -> impl FnMut(u64) -> u64 {
+        let mut x = seed;
+        move |m| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % m
+        }
+    }
+
     /// Batches sorted in place and merged (see `merge_batches`): runs of batches that follow
     /// each other in time, batches that do not, events out of order within a batch, and many
     /// equal times, files and record ids; the order one sort of every event gives.
     #[test]
     fn merged_batches_give_the_total_order() {
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut rnd = |m: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % m
-        };
+        let mut rnd = below(0x9e37_79b9_7f4a_7c15);
         let mut events = Vec::new();
         for k in 0..5000u64 {
             let mut e = edge_events()[(k % 9) as usize].clone();
@@ -1398,13 +1403,7 @@ mod tests {
     /// event gives, whatever part is spilled.
     #[test]
     fn spilled_keys_merge_to_the_total_order() {
-        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut rnd = |m: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % m
-        };
+        let mut rnd = below(0x2545_f491_4f6c_dd1d);
         let mut batches_of: Vec<Vec<Event>> = Vec::new();
         let mut all = Vec::new();
         for k in 0..400u64 {
