@@ -21,7 +21,7 @@ use rayon::prelude::*;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Seek, SeekFrom, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -800,17 +800,48 @@ impl<'a> Decoder<'a> {
 /// The temporary file batches beyond the memory budget are written to (see [`Spill`]).
 #[derive(Debug)]
 struct SpillFile {
+    /// For writing (appends are serialized) and, where positioned reads are not available,
+    /// for reading.
     file: Mutex<File>,
+    /// A second handle of the same file for positioned reads, which need no lock: every
+    /// stage's threads read batches back at once.
+    #[cfg(unix)]
+    reader: File,
 }
 
 impl SpillFile {
+    fn new(f: File) -> std::io::Result<SpillFile> {
+        Ok(SpillFile {
+            #[cfg(unix)]
+            reader: f.try_clone()?,
+            file: Mutex::new(f),
+        })
+    }
+
+    /// Fill `buf` from byte `at` of the file.
+    fn read_exact_at(&self, buf: &mut [u8], at: u64) -> std::io::Result<()> {
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::FileExt::read_exact_at(&self.reader, buf, at)
+        }
+        #[cfg(not(unix))]
+        {
+            self.read_exact_at_locked(buf, at)
+        }
+    }
+
+    /// [`Self::read_exact_at`] by seeking under the file's lock (where positioned reads are
+    /// not available; tested everywhere).
+    #[cfg_attr(unix, allow(dead_code))]
+    fn read_exact_at_locked(&self, buf: &mut [u8], at: u64) -> std::io::Result<()> {
+        let mut f = self.file.lock().unwrap_or_else(|e| e.into_inner());
+        f.seek(SeekFrom::Start(at))?;
+        std::io::Read::read_exact(&mut *f, buf)
+    }
+
     fn read_keys(&self, at: u64, n: usize) -> std::io::Result<Vec<BatchKey>> {
         let mut buf = vec![0u8; n * KEY_BYTES];
-        {
-            let mut f = self.file.lock().unwrap_or_else(|e| e.into_inner());
-            f.seek(SeekFrom::Start(at))?;
-            f.read_exact(&mut buf)?;
-        }
+        self.read_exact_at(&mut buf, at)?;
         Ok(buf
             .chunks_exact(KEY_BYTES)
             .filter_map(|c| c.try_into().ok().map(BatchKey::read_from))
@@ -819,11 +850,7 @@ impl SpillFile {
 
     fn read(&self, at: u64, len: u64) -> std::io::Result<Loaded> {
         let mut buf = vec![0u8; len as usize];
-        {
-            let mut f = self.file.lock().unwrap_or_else(|e| e.into_inner());
-            f.seek(SeekFrom::Start(at))?;
-            f.read_exact(&mut buf)?;
-        }
+        self.read_exact_at(&mut buf, at)?;
         Loaded::read_from(&buf).ok_or_else(|| {
             std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
@@ -919,10 +946,8 @@ impl Spill {
 
     fn file(&self) -> Option<&Arc<SpillFile>> {
         self.file
-            .get_or_init(|| match tempfile::tempfile() {
-                Ok(f) => Some(Arc::new(SpillFile {
-                    file: Mutex::new(f),
-                })),
+            .get_or_init(|| match tempfile::tempfile().and_then(SpillFile::new) {
+                Ok(f) => Some(Arc::new(f)),
                 Err(e) => {
                     let _ = self
                         .failed
@@ -1620,6 +1645,34 @@ mod tests {
             last = e.time;
         }
         assert_eq!(c.reads(), n);
+    }
+
+    /// Both ways of reading the spill file back give the bytes written, from several threads
+    /// at once; a read past the end fails.
+    #[test]
+    fn spill_file_reads_back_what_was_written() {
+        let f = SpillFile::new(tempfile::tempfile().unwrap()).unwrap();
+        let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        f.file.lock().unwrap().write_all(&data).unwrap();
+        std::thread::scope(|s| {
+            for t in 0..4u64 {
+                let (f, data) = (&f, &data);
+                s.spawn(move || {
+                    for k in 0..200u64 {
+                        let at = (k * 397 + t * 1009) % 90_000;
+                        let mut a = vec![0u8; 1000];
+                        let mut b = vec![0u8; 1000];
+                        f.read_exact_at(&mut a, at).unwrap();
+                        f.read_exact_at_locked(&mut b, at).unwrap();
+                        assert_eq!(a, &data[at as usize..at as usize + 1000]);
+                        assert_eq!(a, b);
+                    }
+                });
+            }
+        });
+        let mut past = vec![0u8; 10];
+        assert!(f.read_exact_at(&mut past, 99_995).is_err());
+        assert!(f.read_exact_at_locked(&mut past, 99_995).is_err());
     }
 
     /// The spill file's form is checked when read back: a short or padded record is refused.
