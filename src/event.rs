@@ -217,7 +217,16 @@ pub fn basename(path: &str) -> &str {
 
 /// A synthetic entity id for a process known only by PID: stable, derived from content.
 pub fn synthetic_id(host: &str, pid: u64, first_seen: Ts) -> String {
-    format!("syn:{}:{}:{}", host.to_lowercase(), pid, first_seen.0)
+    let mut id = synthetic_prefix(host);
+    id.push_str(itoa::Buffer::new().format(pid));
+    id.push(':');
+    id.push_str(itoa::Buffer::new().format(first_seen.0));
+    id
+}
+
+/// How every synthetic id of `host` begins: `syn:{host in lower case}:`.
+pub fn synthetic_prefix(host: &str) -> String {
+    format!("syn:{}:", host.to_lowercase())
 }
 
 #[cfg(test)]

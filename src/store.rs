@@ -133,6 +133,14 @@ struct BatchKey {
 }
 
 impl BatchKey {
+    /// Its record id and position, counted from the batch's first event's (`base`).
+    fn record_and_position(&self, base: (u64, u64)) -> (u64, u64) {
+        (
+            base.0.wrapping_add_signed(self.record_id.into()),
+            base.1.wrapping_add_signed(self.position.into()),
+        )
+    }
+
     fn write_to(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.time.to_le_bytes());
         out.extend_from_slice(&self.record_id.to_le_bytes());
@@ -168,15 +176,8 @@ struct KeyBase {
 /// The order's key of key `k` of batch `n`.
 fn sort_key(n: usize, k: &BatchKey, b: &KeyBase) -> SortKey {
     let (rank, host) = b.src[k.source as usize];
-    (
-        k.time,
-        rank,
-        b.base.0.wrapping_add_signed(k.record_id.into()),
-        b.base.1.wrapping_add_signed(k.position.into()),
-        n as u32,
-        k.offset,
-        host,
-    )
+    let (record_id, position) = k.record_and_position(b.base);
+    (k.time, rank, record_id, position, n as u32, k.offset, host)
 }
 
 /// Where a merge of sorted batches stands in one run of them (see [`merge_batches`]).
@@ -391,14 +392,10 @@ impl Batch {
             .iter()
             .all(|(f, _)| self.sources.first().is_some_and(|(g, _)| f == g));
         if one_file {
-            let (rid, pos) = self.base;
+            let base = self.base;
             self.keys.sort_unstable_by_key(|k| {
-                (
-                    k.time,
-                    rid.wrapping_add_signed(k.record_id.into()),
-                    pos.wrapping_add_signed(k.position.into()),
-                    k.offset,
-                )
+                let (record_id, position) = k.record_and_position(base);
+                (k.time, record_id, position, k.offset)
             });
         }
         one_file
@@ -1045,7 +1042,7 @@ impl EventStore {
             hosts,
             files,
             addrs,
-            spill: spill.file.get().cloned().flatten(),
+            spill: file,
         }
     }
 

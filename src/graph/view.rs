@@ -27,7 +27,7 @@ pub struct EntityIds {
     /// Empty when the host has 2^30 nodes or more: then node `n`'s id is text `n`.
     slots: Vec<u32>,
     guids: Vec<[u8; 16]>,
-    /// `syn:{host}:` as [`crate::event::synthetic_id`] writes it for this host.
+    /// This host's [`crate::event::synthetic_prefix`].
     syn_prefix: String,
     syns: Vec<(u64, i64)>,
     /// Text `k` is `buf[ends[k - 1]..ends[k]]` (text 0 starts at 0).
@@ -113,7 +113,7 @@ impl EntityIds {
     /// The entity ids of a host graph's nodes.
     pub fn of(hg: &HostGraph) -> EntityIds {
         let nodes = || (0..hg.proc_count()).filter_map(|k| hg.proc_ref(k));
-        let syn_prefix = format!("syn:{}:", hg.host.to_lowercase());
+        let syn_prefix = crate::event::synthetic_prefix(&hg.host);
         let mut scratch = IdBuf::new();
         let compact = hg.proc_count() < INDEX as usize;
         // A compact form only when it reads back exactly as the text; anything else is text.
