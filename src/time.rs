@@ -30,17 +30,19 @@ impl Ts {
     }
 
     /// Whole seconds since the Unix epoch and the 100 ns remainder (0..10^7).
+    /// Defined for every value: the epoch difference is a whole number of seconds, so it is
+    /// taken off the seconds, never off the ticks (which overflows near `i64::MIN`).
     pub fn unix_parts(self) -> (i64, u32) {
-        let t = self.0 - EPOCH_DIFF_TICKS;
         (
-            t.div_euclid(TICKS_PER_SEC),
-            t.rem_euclid(TICKS_PER_SEC) as u32,
+            self.0.div_euclid(TICKS_PER_SEC) - EPOCH_DIFF_TICKS / TICKS_PER_SEC,
+            self.0.rem_euclid(TICKS_PER_SEC) as u32,
         )
     }
 
     /// Microseconds since the Unix epoch (Timesketch's `timestamp`).
+    /// Defined for every value, as [`Ts::unix_parts`].
     pub fn unix_micros(self) -> i64 {
-        (self.0 - EPOCH_DIFF_TICKS).div_euclid(10)
+        self.0.div_euclid(10) - EPOCH_DIFF_TICKS / 10
     }
 
     pub fn to_datetime(self) -> Option<DateTime<Utc>> {
@@ -273,6 +275,42 @@ mod tests {
         let u = Ts::parse("2019-05-14 01:29:00.318").unwrap();
         assert_eq!(u.iso(), "2019-05-14T01:29:00.3180000Z");
         assert_eq!(t.ticks_since(u), 39_888_859);
+    }
+
+    #[test]
+    fn unix_parts_at_every_value() {
+        // The former form (ticks minus the epoch difference, then divided) as a reference, in
+        // 128 bits so that it cannot overflow.
+        let reference = |t: i64| {
+            let u = i128::from(t) - i128::from(EPOCH_DIFF_TICKS);
+            let tps = i128::from(TICKS_PER_SEC);
+            (
+                i64::try_from(u.div_euclid(tps)).unwrap(),
+                u32::try_from(u.rem_euclid(tps)).unwrap(),
+                i64::try_from(u.div_euclid(10)).unwrap(),
+            )
+        };
+        for t in [
+            i64::MIN,
+            i64::MIN + 1,
+            -1,
+            0,
+            1,
+            EPOCH_DIFF_TICKS - 1,
+            EPOCH_DIFF_TICKS,
+            EPOCH_DIFF_TICKS + 9,
+            EPOCH_DIFF_TICKS + 10,
+            132_011_301_118_560_890,
+            i64::MAX - 1,
+            i64::MAX,
+        ] {
+            let (s, f, us) = reference(t);
+            assert_eq!(Ts(t).unix_parts(), (s, f), "{t}");
+            assert_eq!(Ts(t).unix_micros(), us, "{t}");
+        }
+        assert_eq!(Ts(EPOCH_DIFF_TICKS).unix_parts(), (0, 0));
+        assert_eq!(Ts(EPOCH_DIFF_TICKS - 1).unix_parts(), (-1, 9_999_999));
+        assert_eq!(Ts(EPOCH_DIFF_TICKS - 1).unix_micros(), -1);
     }
 
     #[test]
