@@ -1,7 +1,8 @@
 //! dcomhunt: offline DCOM lateral-movement hunting in Windows event logs.
 //!
-//! Pipeline (one direction): [`discover`] → [`ingest`] → [`normalize`] → [`graph`] → [`ecs`]
-//! → [`eql`] / [`rules`] → [`report`]. See `docs/architecture.md`.
+//! Pipeline (one direction): [`discover`] → [`ingest`] → [`normalize`] → [`store`] →
+//! [`graph`] → [`detect`] (the rule files under `rules/`, run by [`eql`] over [`ecs`] documents)
+//! → [`report`]. See `docs/architecture.md`.
 #![forbid(unsafe_code)]
 
 pub mod cli;

@@ -182,7 +182,7 @@ fn next_line(src: &mut impl BufRead, buf: &mut Vec<u8>) -> io::Result<Option<usi
 /// `ProcessID`/`ProcessId` is not here: NXLog writes the System `ProcessID` (the logging
 /// process) as `ExecutionProcessID`, so a `ProcessId` key is the event's own EventData field.
 /// `EventType` is NXLog's severity class unless the event has an EventData field of that name
-/// (Sysmon 12–14), in which case NXLog moves its own value to `EventTypeOrignal` [sic].
+/// (Sysmon 12–14), in which case NXLog moves its own value to `EventTypeOrignal` \[sic\].
 const NXLOG_META: &[&str] = &[
     "EventTime",
     "EventReceivedTime",

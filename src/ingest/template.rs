@@ -2,7 +2,7 @@
 //! definition and substitution values, without rendering JSON.
 //!
 //! A template definition (MS-EVEN6 §2.2) is walked once per chunk into a small tree and turned
-//! into a [`Layout`]: which substitution (or constant text) gives each System field and each
+//! into a `Layout`: which substitution (or constant text) gives each System field and each
 //! EventData field. A record is then read by rendering only those values, as the evtx crate's
 //! JSON renderer writes them and [`super::json_event`] reads them back. Anything outside the
 //! shapes handled here (arrays, floats, repeated names, text mixed with substitutions, values
