@@ -10,14 +10,14 @@ use crate::time::Ts;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-pub(super) const KIND_START: u8 = 0;
-pub(super) const KIND_END: u8 = 1;
-pub(super) const KIND_NET: u8 = 2;
-pub(super) const KIND_BOOT: u8 = 3;
-pub(super) const HAS_UTC: u8 = 1 << 2;
-pub(super) const HAS_CHUNK: u8 = 1 << 3;
-pub(super) const HAS_OFFSET: u8 = 1 << 4;
-pub(super) const HAS_LINE: u8 = 1 << 5;
+const KIND_START: u8 = 0;
+const KIND_END: u8 = 1;
+const KIND_NET: u8 = 2;
+const KIND_BOOT: u8 = 3;
+const HAS_UTC: u8 = 1 << 2;
+const HAS_CHUNK: u8 = 1 << 3;
+const HAS_OFFSET: u8 = 1 << 4;
+const HAS_LINE: u8 = 1 << 5;
 
 #[derive(Default)]
 pub(super) struct Encoder {
@@ -25,12 +25,12 @@ pub(super) struct Encoder {
     pub(super) texts: Vec<Text>,
     /// Text already in the table, by the address of the caller's shared string (the
     /// normalizer interns per batch, so equal text is mostly one allocation).
-    pub(super) ids: HashMap<usize, u32, foldhash::fast::RandomState>,
+    ids: HashMap<usize, u32, foldhash::fast::RandomState>,
     pub(super) keys: Vec<BatchKey>,
     /// The first event's record id and position (see [`BatchKey`]).
-    pub(super) base: Option<(u64, u64)>,
-    pub(super) sources: Vec<(Text, Text)>,
-    pub(super) source_ids: HashMap<(usize, usize), u32, foldhash::fast::RandomState>,
+    base: Option<(u64, u64)>,
+    sources: Vec<(Text, Text)>,
+    source_ids: HashMap<(usize, usize), u32, foldhash::fast::RandomState>,
 }
 
 impl Encoder {
@@ -57,7 +57,7 @@ impl Encoder {
         })
     }
 
-    pub(super) fn uint(&mut self, mut v: u64) {
+    fn uint(&mut self, mut v: u64) {
         while v >= 0x80 {
             self.bytes.push((v as u8) | 0x80);
             v >>= 7;
@@ -65,7 +65,7 @@ impl Encoder {
         self.bytes.push(v as u8);
     }
 
-    pub(super) fn text_id(&mut self, t: &Text) -> u32 {
+    fn text_id(&mut self, t: &Text) -> u32 {
         let key = Arc::as_ptr(t) as *const u8 as usize;
         if let Some(&id) = self.ids.get(&key) {
             return id;
@@ -78,7 +78,7 @@ impl Encoder {
         id
     }
 
-    pub(super) fn text(&mut self, t: &Text) {
+    fn text(&mut self, t: &Text) {
         let id = self.text_id(t);
         self.uint(id.into());
     }
@@ -151,19 +151,19 @@ impl Encoder {
         }
     }
 
-    pub(super) fn opt_text(&mut self, t: &Option<Text>) {
+    fn opt_text(&mut self, t: &Option<Text>) {
         if let Some(t) = t {
             self.text(t);
         }
     }
 
-    pub(super) fn opt_uint(&mut self, v: Option<u64>) {
+    fn opt_uint(&mut self, v: Option<u64>) {
         if let Some(v) = v {
             self.uint(v);
         }
     }
 
-    pub(super) fn process(&mut self, p: &Process) {
+    fn process(&mut self, p: &Process) {
         self.uint(mask(&[
             p.entity_id.is_some(),
             p.pid.is_some(),
@@ -191,7 +191,7 @@ impl Encoder {
         self.opt_text(&p.integrity_level);
     }
 
-    pub(super) fn network(&mut self, n: &Network) {
+    fn network(&mut self, n: &Network) {
         let bits = mask(&[
             n.entity_id.is_some(),
             n.pid.is_some(),
@@ -215,21 +215,21 @@ impl Encoder {
     }
 }
 
-pub(super) fn flag(on: bool, bit: u8) -> u8 {
+fn flag(on: bool, bit: u8) -> u8 {
     if on { bit } else { 0 }
 }
 
-pub(super) fn mask(bits: &[bool]) -> u64 {
+fn mask(bits: &[bool]) -> u64 {
     bits.iter()
         .enumerate()
         .fold(0, |m, (i, &b)| m | (u64::from(b) << i))
 }
 
-pub(super) fn zigzag(v: i64) -> u64 {
+fn zigzag(v: i64) -> u64 {
     ((v << 1) ^ (v >> 63)) as u64
 }
 
-pub(super) fn unzigzag(v: u64) -> i64 {
+fn unzigzag(v: u64) -> i64 {
     ((v >> 1) as i64) ^ -((v & 1) as i64)
 }
 
@@ -241,7 +241,7 @@ pub(super) const SIDES: [LocalSide; 5] = [
     LocalSide::FieldNames,
 ];
 
-pub(super) fn side_code(s: LocalSide) -> u8 {
+fn side_code(s: LocalSide) -> u8 {
     SIDES.iter().position(|&x| x == s).unwrap_or(0) as u8
 }
 
@@ -254,13 +254,13 @@ pub(super) struct Decoder<'a> {
 }
 
 impl<'a> Decoder<'a> {
-    pub(super) fn byte(&mut self) -> u8 {
+    fn byte(&mut self) -> u8 {
         let v = self.b[self.p];
         self.p += 1;
         v
     }
 
-    pub(super) fn uint(&mut self) -> u64 {
+    fn uint(&mut self) -> u64 {
         let mut v = 0u64;
         let mut shift = 0;
         loop {
@@ -273,24 +273,24 @@ impl<'a> Decoder<'a> {
         }
     }
 
-    pub(super) fn text(&mut self) -> &'a Text {
+    fn text(&mut self) -> &'a Text {
         let id = self.uint() as usize;
         &self.texts[id]
     }
 
-    pub(super) fn owned(&mut self) -> Text {
+    fn owned(&mut self) -> Text {
         self.text().clone()
     }
 
-    pub(super) fn opt_text(&mut self, present: bool) -> Option<Text> {
+    fn opt_text(&mut self, present: bool) -> Option<Text> {
         present.then(|| self.owned())
     }
 
-    pub(super) fn opt_uint(&mut self, present: bool) -> Option<u64> {
+    fn opt_uint(&mut self, present: bool) -> Option<u64> {
         present.then(|| self.uint())
     }
 
-    pub(super) fn time(&mut self) -> i64 {
+    fn time(&mut self) -> i64 {
         let mut t = [0u8; 8];
         t.copy_from_slice(&self.b[self.p..self.p + 8]);
         self.p += 8;
@@ -342,7 +342,7 @@ impl<'a> Decoder<'a> {
         }
     }
 
-    pub(super) fn process(&mut self) -> Process {
+    fn process(&mut self) -> Process {
         let m = self.uint();
         let bit = |i: u32| m & (1 << i) != 0;
         let image = self.owned();
@@ -362,7 +362,7 @@ impl<'a> Decoder<'a> {
         }
     }
 
-    pub(super) fn network(&mut self) -> Network {
+    fn network(&mut self) -> Network {
         let m = self.uint();
         let bit = |i: u32| m & (1 << i) != 0;
         let local_side = SIDES[usize::from(self.byte()).min(SIDES.len() - 1)];

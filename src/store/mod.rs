@@ -261,7 +261,7 @@ impl EventStore {
             .for_each(|(n, (b, src))| b.keys.sort_unstable_by_key(|k| sort_key(n, k, src)));
         // On the pool, where the keys were made (see `crate::pool`): freed there, their pages
         // are given back before the graph's arrays are made.
-        let file = spill.file.get().cloned().flatten();
+        let file = spill.made();
         let (order, mixed) = crate::pool::on_pool(|| {
             merge_batches(&mut batches, &srcs, &batch_host, file.as_deref())
         });

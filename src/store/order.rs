@@ -65,7 +65,7 @@ impl BatchKey {
 /// The total order's key of one event: (time, file rank, record id, position, batch, offset,
 /// host). The batch and offset only make the order of (never expected) exact duplicates
 /// independent of the sort; with them every key is distinct.
-pub(super) type SortKey = (i64, u32, u64, u64, u32, u32, u32);
+type SortKey = (i64, u32, u64, u64, u32, u32, u32);
 
 /// Where a batch's sort keys are counted from and what its sources are (file rank, host
 /// number), for [`sort_key`].
@@ -82,11 +82,11 @@ pub(super) fn sort_key(n: usize, k: &BatchKey, b: &KeyBase) -> SortKey {
 }
 
 /// Where a merge of sorted batches stands in one run of them (see [`merge_batches`]).
-pub(super) struct RunCursor {
-    pub(super) batch: usize,
+struct RunCursor {
+    batch: usize,
     pub(super) at: usize,
     /// The batch after the run's last.
-    pub(super) end: usize,
+    end: usize,
 }
 
 /// The events' locations in the order of their keys, from batches whose keys are each sorted:

@@ -48,15 +48,15 @@ impl Loaded {
 pub(super) struct SpillFile {
     /// For writing (appends are serialized) and, where positioned reads are not available,
     /// for reading.
-    pub(super) file: Mutex<File>,
+    file: Mutex<File>,
     /// A second handle of the same file for positioned reads, which need no lock: every
     /// stage's threads read batches back at once.
     #[cfg(unix)]
-    pub(super) reader: File,
+    reader: File,
 }
 
 impl SpillFile {
-    pub(super) fn new(f: File) -> std::io::Result<SpillFile> {
+    fn new(f: File) -> std::io::Result<SpillFile> {
         Ok(SpillFile {
             #[cfg(unix)]
             reader: f.try_clone()?,
@@ -65,7 +65,7 @@ impl SpillFile {
     }
 
     /// Fill `buf` from byte `at` of the file.
-    pub(super) fn read_exact_at(&self, buf: &mut [u8], at: u64) -> std::io::Result<()> {
+    fn read_exact_at(&self, buf: &mut [u8], at: u64) -> std::io::Result<()> {
         #[cfg(unix)]
         {
             std::os::unix::fs::FileExt::read_exact_at(&self.reader, buf, at)
@@ -79,7 +79,7 @@ impl SpillFile {
     /// [`Self::read_exact_at`] by seeking under the file's lock (where positioned reads are
     /// not available; tested everywhere).
     #[cfg_attr(unix, allow(dead_code))]
-    pub(super) fn read_exact_at_locked(&self, buf: &mut [u8], at: u64) -> std::io::Result<()> {
+    fn read_exact_at_locked(&self, buf: &mut [u8], at: u64) -> std::io::Result<()> {
         let mut f = self.file.lock().unwrap_or_else(|e| e.into_inner());
         f.seek(SeekFrom::Start(at))?;
         std::io::Read::read_exact(&mut *f, buf)
@@ -111,14 +111,14 @@ impl SpillFile {
 /// ends however it ends) beyond it. A batch that cannot be written stays in memory.
 #[derive(Debug)]
 pub struct Spill {
-    pub(super) budget: usize,
-    pub(super) held: AtomicUsize,
-    pub(super) file: OnceLock<Option<Arc<SpillFile>>>,
+    budget: usize,
+    held: AtomicUsize,
+    file: OnceLock<Option<Arc<SpillFile>>>,
     /// End of the file (under its own lock: appends are serialized).
-    pub(super) end: Mutex<u64>,
-    pub(super) written: AtomicUsize,
+    end: Mutex<u64>,
+    written: AtomicUsize,
     /// The first reason a batch could not be written (it was then kept in memory).
-    pub(super) failed: OnceLock<String>,
+    failed: OnceLock<String>,
 }
 
 /// Default memory budget for encoded events (`--spill-mib`), in MiB: enough to keep a
@@ -190,7 +190,12 @@ impl Spill {
         b
     }
 
-    pub(super) fn file(&self) -> Option<&Arc<SpillFile>> {
+    /// The spill file, if one was made (this never makes one).
+    pub(super) fn made(&self) -> Option<Arc<SpillFile>> {
+        self.file.get().cloned().flatten()
+    }
+
+    fn file(&self) -> Option<&Arc<SpillFile>> {
         self.file
             .get_or_init(|| match tempfile::tempfile().and_then(SpillFile::new) {
                 Ok(f) => Some(Arc::new(f)),
