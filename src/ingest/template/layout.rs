@@ -59,7 +59,7 @@ pub(super) enum Layout {
 /// Per-chunk cache of layouts by template definition offset (`None`: not handled).
 #[derive(Default)]
 pub struct LayoutCache {
-    pub(super) map: HashMap<u32, Option<Rc<Layout>>>,
+    map: HashMap<u32, Option<Rc<Layout>>>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -76,10 +76,10 @@ enum Node {
 
 #[derive(Debug, Default)]
 struct Elem {
-    pub(super) name: String,
-    pub(super) dep: Option<u16>,
-    pub(super) attrs: Vec<(String, Vec<Node>)>,
-    pub(super) children: Vec<Node>,
+    name: String,
+    dep: Option<u16>,
+    attrs: Vec<(String, Vec<Node>)>,
+    children: Vec<Node>,
 }
 
 pub(super) struct Reader<'a> {
