@@ -215,6 +215,26 @@ pub fn basename(path: &str) -> &str {
     }
 }
 
+/// A GUID's text as the tool keeps entity ids: `{8-4-4-4-12}` in lower-case hex, from its 16
+/// bytes in the order they are printed (the binary form's first three groups are little-endian:
+/// reorder them first).
+pub fn guid_text(printed: &[u8; 16]) -> [u8; 38] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut text = [b'-'; 38];
+    text[0] = b'{';
+    text[37] = b'}';
+    let mut at = 1;
+    for (k, &x) in printed.iter().enumerate() {
+        if matches!(k, 4 | 6 | 8 | 10) {
+            at += 1;
+        }
+        text[at] = HEX[usize::from(x >> 4)];
+        text[at + 1] = HEX[usize::from(x & 15)];
+        at += 2;
+    }
+    text
+}
+
 /// A synthetic entity id for a process known only by PID: stable, derived from content.
 pub fn synthetic_id(host: &str, pid: u64, first_seen: Ts) -> String {
     let mut id = synthetic_prefix(host);

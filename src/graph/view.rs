@@ -68,21 +68,8 @@ fn parse_guid(s: &str) -> Option<[u8; 16]> {
 
 /// The text of a GUID read by [`parse_guid`], written into `buf`.
 fn format_guid<'b>(g: &[u8; 16], buf: &'b mut IdBuf) -> &'b str {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut text = [b'-'; 38];
-    text[0] = b'{';
-    text[37] = b'}';
-    let mut at = 1;
-    for (k, &x) in g.iter().enumerate() {
-        if matches!(k, 4 | 6 | 8 | 10) {
-            at += 1;
-        }
-        text[at] = HEX[usize::from(x >> 4)];
-        text[at + 1] = HEX[usize::from(x & 15)];
-        at += 2;
-    }
     buf.clear();
-    buf.push_str(std::str::from_utf8(&text).unwrap_or_default());
+    buf.push_str(std::str::from_utf8(&crate::event::guid_text(g)).unwrap_or_default());
     buf
 }
 

@@ -172,23 +172,10 @@ fn write_systime(out: &mut String, b: &[u8]) -> Option<()> {
 /// A GUID as the evtx crate renders it: `{lower-case}`, the first three groups little-endian.
 /// Written digit by digit (every Sysmon record holds two or three).
 pub fn write_guid(out: &mut String, g: &[u8; 16]) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     // Bytes in the order they are printed: the first three groups reversed (little-endian).
     let order = [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15];
-    let mut b = [0u8; 38];
-    b[0] = b'{';
-    b[37] = b'}';
-    let mut at = 1;
-    for (k, &i) in order.iter().enumerate() {
-        if matches!(k, 4 | 6 | 8 | 10) {
-            b[at] = b'-';
-            at += 1;
-        }
-        b[at] = HEX[usize::from(g[i] >> 4)];
-        b[at + 1] = HEX[usize::from(g[i] & 0xf)];
-        at += 2;
-    }
-    out.extend(b.iter().map(|&c| char::from(c)));
+    let text = crate::event::guid_text(&order.map(|i| g[i]));
+    out.extend(text.iter().map(|&c| char::from(c)));
 }
 
 pub(super) fn le<const N: usize>(b: &[u8]) -> Option<[u8; N]> {
