@@ -237,11 +237,19 @@ pub fn guid_text(printed: &[u8; 16]) -> [u8; 38] {
 
 /// A synthetic entity id for a process known only by PID: stable, derived from content.
 pub fn synthetic_id(host: &str, pid: u64, first_seen: Ts) -> String {
-    let mut id = synthetic_prefix(host);
-    id.push_str(itoa::Buffer::new().format(pid));
-    id.push(':');
-    id.push_str(itoa::Buffer::new().format(first_seen.0));
+    let mut id = String::new();
+    write_synthetic_id(&mut id, &synthetic_prefix(host), pid, first_seen.0);
     id
+}
+
+/// Replace `out` with the synthetic id of `pid` first seen at `time` (ticks), on the host whose
+/// [`synthetic_prefix`] is `prefix`.
+pub fn write_synthetic_id(out: &mut String, prefix: &str, pid: u64, time: i64) {
+    out.clear();
+    out.push_str(prefix);
+    out.push_str(itoa::Buffer::new().format(pid));
+    out.push(':');
+    out.push_str(itoa::Buffer::new().format(time));
 }
 
 /// How every synthetic id of `host` begins: `syn:{host in lower case}:`.

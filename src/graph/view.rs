@@ -81,11 +81,7 @@ fn parse_syn(s: &str, prefix: &str) -> Option<(u64, i64)> {
 
 /// The text of a synthetic id read by [`parse_syn`], written into `buf`.
 fn format_syn<'b>(prefix: &str, (pid, time): (u64, i64), buf: &'b mut IdBuf) -> &'b str {
-    buf.clear();
-    buf.push_str(prefix);
-    buf.push_str(itoa::Buffer::new().format(pid));
-    buf.push(':');
-    buf.push_str(itoa::Buffer::new().format(time));
+    crate::event::write_synthetic_id(buf, prefix, pid, time);
     buf
 }
 
