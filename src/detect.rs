@@ -2,15 +2,17 @@
 //! each completed sequence into a [`Finding`] with its evidence and graph context.
 
 use crate::ecs::EcsContext;
-use crate::eql::Matcher;
 use crate::eql::rulefile::{LoadedRule, Rule, RuleError, parse_rule};
-use crate::event::Event;
-use crate::graph::{Graph, GraphRef, Keep};
+use crate::eql::{At, Document, Match, Matcher};
+use crate::event::{Event, Kind};
+use crate::graph::{Graph, GraphRef, Keep, Origin};
 use crate::store::EventStore;
 use crate::time::Ts;
 use rayon::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -29,8 +31,20 @@ pub const BUILTIN_RULES: &[(&str, &str)] = &[
         include_str!("../rules/dcom_mshta_incoming.toml"),
     ),
     (
+        "dcom_mmc_network_only.toml",
+        include_str!("../rules/dcom_mmc_network_only.toml"),
+    ),
+    (
+        "dcom_remote_activation.toml",
+        include_str!("../rules/dcom_remote_activation.toml"),
+    ),
+    (
         "dcom_rpc_dcomlaunch.toml",
         include_str!("../rules/dcom_rpc_dcomlaunch.toml"),
+    ),
+    (
+        "dcom_shellwindows_incoming.toml",
+        include_str!("../rules/dcom_shellwindows_incoming.toml"),
     ),
 ];
 
@@ -71,9 +85,15 @@ pub struct Finding {
     pub host: Arc<str>,
     pub first_time: Ts,
     pub last_time: Ts,
-    /// Indexes into the run's event list, one per stage, in order.
+    /// Indexes into the run's event list: one per stage, in stage order, for a sequence; every
+    /// event of every chain, in the total order, for a join sequence.
     #[serde(skip)]
     pub events: Vec<usize>,
+    /// The stage (0-based) each of `events` filled.
+    #[serde(skip)]
+    pub stages: Vec<u32>,
+    /// What the evidence lacks that the finding was decided without (docs/rules.md, "Gaps").
+    pub gaps: Vec<Gap>,
     /// The process the finding is about (the DCOM server), a node of the host's graph.
     #[serde(skip)]
     pub key_node: Option<usize>,
@@ -81,7 +101,40 @@ pub struct Finding {
     pub remote: Option<String>,
 }
 
+/// A fact missing from the evidence that a finding was decided without: the rule treated it
+/// as unknown, not as false. `code` is stable and short (it goes into `findings.csv`'s `gaps`
+/// column); `detail` says it in words for the terminal.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Gap {
+    pub code: String,
+    pub detail: String,
+}
+
 impl Finding {
+    /// The stages (1-based) event `i` filled in this finding, e.g. `["stage 1"]`; empty when
+    /// it is only context.
+    pub fn roles_of(&self, i: usize) -> Vec<String> {
+        let mut v: Vec<u32> = self
+            .events
+            .iter()
+            .zip(&self.stages)
+            .filter(|(x, _)| **x == i)
+            .map(|(_, s)| *s + 1)
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v.into_iter().map(|s| format!("stage {s}")).collect()
+    }
+
+    /// The gaps' codes, `;`-joined (the `gaps` column).
+    pub fn gap_codes(&self) -> String {
+        self.gaps
+            .iter()
+            .map(|g| g.code.as_str())
+            .collect::<Vec<_>>()
+            .join(";")
+    }
+
     /// The graph nodes this finding's reports read, besides their ancestors (the tree draws
     /// those too): the key process, its descendants and each matched event's process. Their
     /// connections and evidence records are the finding's context (`cli::scan::context_events`).
@@ -195,15 +248,23 @@ fn run_host(
     idx: &[u32],
 ) -> Vec<(Vec<Finding>, u64)> {
     let ctx = EcsContext::new(graph);
-    let mut states: Vec<(&Rule, Matcher<'_>, Vec<Finding>)> = rules
+    let mut states: Vec<RuleState<'_>> = rules
         .iter()
-        .map(|lr| (&lr.rule, lr.rule.query.matcher(), Vec::new()))
+        .map(|lr| RuleState {
+            rule: &lr.rule,
+            m: lr.rule.query.matcher(),
+            by_fact: BTreeMap::new(),
+        })
         .collect();
     let mut cursor = events.cursor();
-    let mut decode = |from: usize| -> Vec<(usize, Event)> {
+    let mut decode = |from: usize| -> Vec<(usize, Event, i64)> {
         idx[from..(from + BLOCK).min(idx.len())]
             .iter()
-            .map_while(|&i| Some((i as usize, cursor.event(i as usize)?)))
+            .map_while(|&i| {
+                let ev = cursor.event(i as usize)?;
+                let tick = events.clock_resolution(&ev.prov.file);
+                Some((i as usize, ev, tick))
+            })
             .collect()
     };
     let mut start = 0;
@@ -213,18 +274,22 @@ fn run_host(
         let (following, ()) = rayon::join(
             || decode(next),
             || {
-                states.par_iter_mut().for_each(|(rule, m, out)| {
-                    for (i, ev) in &block {
+                states.par_iter_mut().for_each(|st| {
+                    let m = &mut st.m;
+                    for (i, ev, tick) in &block {
                         let doc = ctx.doc(*i, ev);
+                        let at = At {
+                            pos: *i as u64,
+                            time: ev.time.0,
+                            tick: *tick,
+                        };
                         // Positions and times come from the sorted store, so the order is
                         // always valid.
-                        let Ok(matches) = m.feed(&doc, *i as u64, ev.time.0) else {
+                        let Ok(matches) = m.feed_at(&doc, at) else {
                             continue;
                         };
                         for mt in matches {
-                            let idx: Vec<usize> =
-                                mt.positions.iter().map(|&p| p as usize).collect();
-                            out.push(finding(rule, events, graph, idx));
+                            add_match(&mut st.by_fact, graph, mt);
                         }
                     }
                 })
@@ -235,13 +300,93 @@ fn run_host(
     }
     states
         .into_iter()
-        .map(|(_, m, f)| (f, m.evicted()))
+        .map(|mut st| {
+            for mt in st.m.finish() {
+                add_match(&mut st.by_fact, graph, mt);
+            }
+            let out = std::mem::take(&mut st.by_fact)
+                .into_values()
+                .map(|mt| finding(st.rule, events, &ctx, mt))
+                .collect();
+            (out, st.m.evicted())
+        })
         .collect()
 }
 
-fn finding(rule: &Rule, events: &EventStore, graph: GraphRef<'_>, idx: Vec<usize>) -> Finding {
+/// What an event of a match is evidence of: the connection (a graph edge: its Sysmon 3 and
+/// 5156 records are one), the process (a node: its Sysmon 1 and 4688 are one), or itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Fact {
+    Edge(usize),
+    Node(usize),
+    Event(usize),
+}
+
+/// A match's facts, stage by stage, sorted.
+type Facts = Vec<(u32, Fact)>;
+
+/// Add a match to a rule's matches on one host. Two matches of the same facts, stage by stage,
+/// are one finding with the records of both: the same connection or process start logged by
+/// Sysmon and by Security (seconds apart in exports, so each starts its own sequence) is
+/// reported once.
+fn add_match(by_fact: &mut BTreeMap<Facts, Match>, graph: GraphRef<'_>, mt: Match) {
+    let mut facts: Facts = mt
+        .positions
+        .iter()
+        .zip(&mt.stages)
+        .map(|(&p, &s)| {
+            let i = p as usize;
+            let r = graph.resolved(i).unwrap_or_default();
+            let f = match (r.edge(), r.node()) {
+                (Some(e), _) => Fact::Edge(e),
+                (None, Some(n)) => Fact::Node(n),
+                (None, None) => Fact::Event(i),
+            };
+            (s, f)
+        })
+        .collect();
+    facts.sort_unstable();
+    facts.dedup();
+    match by_fact.entry(facts) {
+        Entry::Vacant(v) => {
+            v.insert(mt);
+        }
+        Entry::Occupied(mut o) => {
+            let m = o.get_mut();
+            let mut all: Vec<(u64, u32)> = m
+                .positions
+                .iter()
+                .copied()
+                .zip(m.stages.iter().copied())
+                .chain(mt.positions.into_iter().zip(mt.stages))
+                .collect();
+            all.sort_unstable();
+            all.dedup();
+            (m.positions, m.stages) = all.into_iter().unzip();
+            m.first_time = m.first_time.min(mt.first_time);
+            m.last_time = m.last_time.max(mt.last_time);
+        }
+    }
+}
+
+/// One rule's matcher over one host and its matches so far, by the facts they are about.
+struct RuleState<'r> {
+    rule: &'r Rule,
+    m: Matcher<'r>,
+    by_fact: BTreeMap<Facts, Match>,
+}
+
+fn finding(rule: &Rule, events: &EventStore, ctx: &EcsContext<'_>, mt: Match) -> Finding {
+    let graph = ctx.graph;
+    let idx: Vec<usize> = mt.positions.iter().map(|&p| p as usize).collect();
     // The few events of a match, decoded once more.
     let evs: Vec<Event> = idx.iter().filter_map(|&i| events.get(i)).collect();
+    // The event of the last stage (the latest of them in a join match).
+    let last = idx
+        .iter()
+        .zip(&mt.stages)
+        .max_by_key(|(i, s)| (**s, **i))
+        .map(|(i, _)| *i);
     let host = evs
         .last()
         .map(|e| e.host.clone())
@@ -276,17 +421,101 @@ fn finding(rule: &Rule, events: &EventStore, graph: GraphRef<'_>, idx: Vec<usize
             .collect(),
         first_time: evs.iter().map(|e| e.time).min().unwrap_or_default(),
         last_time: evs.iter().map(|e| e.time).max().unwrap_or_default(),
-        key_node: key_node(&host, graph, &idx),
+        key_node: last.and_then(|l| key_node(&host, graph, &idx, l)),
+        gaps: gaps(rule, events, ctx, &idx, &evs),
         host,
         remote,
         events: idx,
+        stages: mt.stages,
     }
+}
+
+/// What the evidence behind a match lacks that the rule reads (docs/rules.md, "Gaps").
+fn gaps(
+    rule: &Rule,
+    events: &EventStore,
+    ctx: &EcsContext<'_>,
+    idx: &[usize],
+    evs: &[Event],
+) -> Vec<Gap> {
+    let fields = rule.query.fields();
+    let reads_uptime = fields.contains(&"host.uptime");
+    let reads_parent = fields.iter().any(|f| f.starts_with("process.parent."));
+    let mut out: Vec<Gap> = Vec::new();
+    let mut clocks: Vec<i64> = Vec::new();
+    for (&i, ev) in idx.iter().zip(evs) {
+        let doc = ctx.doc(i, ev);
+        if reads_uptime && doc.get("host.uptime").is_none() {
+            out.push(Gap {
+                code: "no-boot".into(),
+                detail: format!(
+                    "no boot of {} in the evidence before {}: its uptime is unknown, and the rule was applied",
+                    ev.host,
+                    ev.time.iso()
+                ),
+            });
+        }
+        let hg = ctx.graph.host(&ev.host);
+        let r = ctx.graph.resolved(i).unwrap_or_default();
+        let (who, role) = match &ev.kind {
+            Kind::ProcessStart(_) if reads_parent => (
+                r.parent()
+                    .or_else(|| r.node().and_then(|n| hg.and_then(|h| h.parent(n)))),
+                "parent",
+            ),
+            Kind::ProcessStart(_) | Kind::Boot(_) => (None, ""),
+            Kind::Network(_) | Kind::ProcessEnd(_) => (r.node(), "process"),
+        };
+        if let Some(p) = who.and_then(|n| hg.and_then(|h| h.get_proc(n)))
+            && p.origin != Origin::Logged
+        {
+            let pid = p.pid.map_or_else(|| "?".to_string(), |p| p.to_string());
+            let cmd = match p.command_line {
+                Some(_) => "its command line is known from a child's record",
+                None => "its command line is unknown",
+            };
+            out.push(Gap {
+                code: format!("start-not-logged:{}[{pid}]", p.name()),
+                detail: format!(
+                    "start of the {role} {} [{pid}] is not in the evidence (known from its {}); {cmd}",
+                    p.image,
+                    if role == "parent" {
+                        "children"
+                    } else {
+                        "connections or end"
+                    },
+                ),
+            });
+        }
+        let tick = events.clock_resolution(&ev.prov.file);
+        if tick > 1 {
+            clocks.push(tick);
+        }
+    }
+    clocks.sort_unstable();
+    clocks.dedup();
+    for tick in clocks {
+        let n = idx
+            .iter()
+            .zip(evs)
+            .filter(|(_, e)| events.clock_resolution(&e.prov.file) == tick)
+            .count();
+        let res = crate::time::resolution_text(tick);
+        out.push(Gap {
+            code: format!("clock-{res}"),
+            detail: format!(
+                "{n} evidence record(s) have a clock of {res} resolution: events less than {res} apart were taken as possibly simultaneous, in either order, and windows widened by up to {res}"
+            ),
+        });
+    }
+    out.sort();
+    out.dedup_by(|a, b| a.code == b.code);
+    out
 }
 
 /// The process a finding is about: the parent of the last event's process when that parent is
 /// itself in the sequence (MMC → child, DCOM server → child); else the last event's process.
-fn key_node(host: &str, graph: GraphRef<'_>, idx: &[usize]) -> Option<usize> {
-    let last = *idx.last()?;
+fn key_node(host: &str, graph: GraphRef<'_>, idx: &[usize], last: usize) -> Option<usize> {
     let hg = graph.host(host)?;
     let nodes: Vec<usize> = idx
         .iter()

@@ -159,10 +159,14 @@ pub fn load_inputs(inputs: Vec<Input>, skipped: Vec<Skipped>) -> Loaded {
         batches.extend(part.batches);
         addrs.merge(part.addrs);
     }
+    let mut events = EventStore::build(batches, addrs, &spill);
+    for r in &reports {
+        events.set_clock_resolution(&r.input.display, r.stats.clock_resolution_ticks as i64);
+    }
     Loaded {
         inputs: reports,
         skipped,
-        events: EventStore::build(batches, addrs, &spill),
+        events,
         spilled: spill.written(),
         spill_failure: spill.failure().map(str::to_string),
     }

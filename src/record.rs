@@ -98,6 +98,14 @@ pub struct ReadStats {
     pub dirty: bool,
     /// Free-form observations for the summary (e.g. "header names 3 chunks, file holds 1").
     pub notes: Vec<String>,
+    /// Resolution of the clock the records' times come from, in 100 ns ticks; 0 (or 1) for
+    /// `System/TimeCreated` itself (100 ns), `10_000_000` for NXLog's whole-second `EventTime`.
+    #[serde(skip_serializing_if = "is_precise")]
+    pub clock_resolution_ticks: u64,
+}
+
+fn is_precise(t: &u64) -> bool {
+    *t <= 1
 }
 
 impl ReadStats {

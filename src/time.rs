@@ -264,6 +264,21 @@ pub fn fmt_rel(ticks: i64) -> String {
     )
 }
 
+/// A clock resolution in 100 ns ticks as short text: `1s`, `10ms`, `100ns`, `2.5s`.
+pub fn resolution_text(ticks: i64) -> String {
+    const UNITS: [(i64, &str); 4] = [(10_000_000, "s"), (10_000, "ms"), (10, "us"), (1, "00ns")];
+    for (per, unit) in UNITS {
+        if ticks >= per && ticks % per == 0 {
+            return if unit == "00ns" {
+                format!("{}00ns", ticks)
+            } else {
+                format!("{}{unit}", ticks / per)
+            };
+        }
+    }
+    format!("{}ms", ticks as f64 / 10_000.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -237,7 +237,7 @@ fn rules_list_and_check() {
         .args(["rules", "check", "--rules", &rules.to_string_lossy()])
         .assert()
         .code(0)
-        .stdout(predicate::str::contains("ok").count(4));
+        .stdout(predicate::str::contains("ok ").count(7));
     let bad = common::testdata().join("../tests/data/eql_unsupported_function.toml");
     bin()
         .args(["rules", "check", &bad.to_string_lossy()])
@@ -339,8 +339,20 @@ fn scan_jsonl_finding_carries_evidence_subtree_and_connections() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(lines.len(), 1);
-    let f = &lines[0];
+    // The MMC sequence and, on the same connection, the network-only MMC rule: one finding
+    // for the connection, with both records that logged it (Sysmon 3 and 5156).
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["rule_id"], "138af9b6-9b5f-435d-88ad-8219db3b774a");
+    let net: Vec<u64> = lines[0]["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event_id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(net.len(), 2, "{net:?}");
+    assert!(net.contains(&3) && net.contains(&5156), "{net:?}");
+    assert_eq!(lines[0]["gaps"], serde_json::json!([]));
+    let f = &lines[1];
     for k in ["rule_id", "rule_name", "host", "first_time", "last_time"] {
         assert!(f.get(k).is_some(), "{k}");
     }

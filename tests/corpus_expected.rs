@@ -10,6 +10,9 @@ use dcomhunt::pipeline::load;
 const MMC: &str = "51ce96fb-9e52-4dad-b0ba-99b54440fc9a";
 const MMC_ANY: &str = "8e3a2f1c-5b7d-4c2e-9a61-0d4f7b9c3e21";
 const MSHTA: &str = "622ecb68-fa81-4601-90b5-f8cd661e4520";
+const MMC_NET: &str = "138af9b6-9b5f-435d-88ad-8219db3b774a";
+const REMOTE: &str = "d1fa008c-e45c-4028-b169-513f5c47ff30";
+const RPC: &str = "d58035ff-0bac-4c61-a7f4-f58939ff9764";
 
 #[test]
 fn exactly_the_expected_findings_in_the_whole_corpus() {
@@ -47,9 +50,15 @@ fn exactly_the_expected_findings_in_the_whole_corpus() {
             )
         })
         .collect();
+    let covenant = "covenant_dcom_executeexcel4macro_allowed_2020-09-17174542.json";
     assert_eq!(
         got,
         vec![
+            (
+                MMC_NET.to_string(),
+                "LM_impacket_docmexec_mmc_sysmon_01.evtx".to_string(),
+                vec![9835]
+            ),
             (
                 MMC_ANY.to_string(),
                 "LM_impacket_docmexec_mmc_sysmon_01.evtx".to_string(),
@@ -60,14 +69,62 @@ fn exactly_the_expected_findings_in_the_whole_corpus() {
                 "LM_DCOM_MSHTA_LethalHTA_Sysmon_3_1.evtx".to_string(),
                 vec![17589, 17590]
             ),
+            (
+                REMOTE.to_string(),
+                covenant.to_string(),
+                // 135 from 172.18.39.5 (5156 ×2, Sysmon 3 ×2), EXCEL.EXE's start (4688,
+                // Sysmon 1), EXCEL.EXE accepting 172.18.39.5 (5156, Sysmon 3).
+                vec![
+                    181913, 181914, 181922, 699486, 699487, 699490, 182149, 700967
+                ]
+            ),
+            (
+                RPC.to_string(),
+                covenant.to_string(),
+                // The same connections and start, then both AppVDllSurrogate64.exe children.
+                vec![
+                    181913, 181914, 181922, 699486, 699487, 699490, 182425, 701822, 182433, 701895
+                ]
+            ),
         ]
     );
+    // The covenant findings are about EXCEL.EXE pid 1324, decided under the gaps of the
+    // evidence: no boot, the RpcSs and DcomLaunch hosts' starts not logged, a 1 s clock.
+    for f in &r.findings[3..] {
+        let h = r.graph.host(&f.host).unwrap();
+        assert_eq!(&*f.host, "WORKSTATION6.theshire.local");
+        assert_eq!(h.proc(f.key_node.unwrap()).pid, Some(1324));
+        assert_eq!(f.remote.as_deref(), Some("172.18.39.5:61543"));
+        let codes = f.gap_codes();
+        for want in [
+            "clock-1s",
+            "start-not-logged:svchost.exe[996]",
+            "start-not-logged:svchost.exe[896]",
+        ] {
+            assert!(codes.contains(want), "{} lacks {want}: {codes}", f.rule_id);
+        }
+        assert_eq!(codes.contains("no-boot"), f.rule_id == RPC, "{codes}");
+    }
+    let rpc = &r.findings[4];
+    let h = r.graph.host(&rpc.host).unwrap();
+    let kids: Vec<Option<u64>> = h
+        .children(rpc.key_node.unwrap())
+        .map(|c| h.proc(c).pid)
+        .collect();
+    assert_eq!(kids, vec![Some(5484), Some(6564)]);
+    assert_eq!(
+        rpc.roles_of(rpc.events[6]),
+        vec!["stage 3".to_string()],
+        "a child fills the third stage"
+    );
+    // The earlier IEWIN7 findings were decided on complete evidence.
+    assert!(r.findings[..3].iter().all(|f| f.gaps.is_empty()));
     assert!(
         !r.findings.iter().any(|f| f.rule_id == MMC),
         "Elastic's MMC logic must not fire on a Linux client port"
     );
     // The MMC finding carries all three cmd children and the whoami grandchild as context.
-    let f = &r.findings[0];
+    let f = &r.findings[1];
     let h = r.graph.host(&f.host).unwrap();
     let key = h.proc(f.key_node.unwrap());
     assert_eq!(key.pid, Some(3572));

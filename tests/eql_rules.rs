@@ -29,6 +29,7 @@ fn run(r: &LoadedRule, events: &[(MapDocument, i64)]) -> Vec<Vec<u64>> {
                 .map(|h| h.positions),
         );
     }
+    out.extend(m.finish().into_iter().map(|h| h.positions));
     out
 }
 
@@ -120,8 +121,11 @@ fn loads_all_shipped_rules_sorted_with_hashes() {
         [
             "dcom_mmc_incoming.toml",
             "dcom_mmc_incoming_any_client.toml",
+            "dcom_mmc_network_only.toml",
             "dcom_mshta_incoming.toml",
-            "dcom_rpc_dcomlaunch.toml"
+            "dcom_remote_activation.toml",
+            "dcom_rpc_dcomlaunch.toml",
+            "dcom_shellwindows_incoming.toml"
         ]
     );
     for r in &rs {
@@ -327,17 +331,86 @@ fn rpc_dcomlaunch_rule() {
     let mut csc = rpc_chain(S, 3600, "mmc.exe");
     csc[2].0 = csc[2].0.clone().with("process.name", "csc.exe");
     assert!(run(&r, &csc).is_empty());
-    // Without the RpcSs command line (no process.args), stage 1 cannot match.
+    // The RpcSs host is known by accepting port 135: its command line (almost never in the
+    // evidence) is not needed.
     let mut no_args = rpc_chain(S, 3600, "mmc.exe");
     no_args[0].0.fields.remove("process.args");
-    assert!(run(&r, &no_args).is_empty());
-    // Port 135 of another process is not the endpoint mapper.
+    no_args[0].0.fields.remove("process.command_line");
+    assert_eq!(run(&r, &no_args), vec![vec![0, 1, 2]]);
+    // Port 135 accepted by something other than svchost.exe is not the endpoint mapper.
     let mut other = rpc_chain(S, 3600, "mmc.exe");
-    other[0].0 = other[0].0.clone().with(
-        "process.args",
-        OwnedValue::from(vec!["svchost.exe", "-k", "netsvcs"]),
-    );
+    other[0].0 = other[0].0.clone().with("process.name", "python.exe");
     assert!(run(&r, &other).is_empty());
+    // No boot in the evidence: the uptime is unknown, and the rule still applies.
+    let mut no_boot = rpc_chain(S, 3600, "mmc.exe");
+    no_boot[1].0.fields.remove("host.uptime");
+    assert_eq!(run(&r, &no_boot), vec![vec![0, 1, 2]]);
+    // The launcher's command line unknown (a Security-only host): a child started with
+    // -Embedding by a svchost.exe counts; without -Embedding it does not.
+    let mut no_launcher = rpc_chain(S, 3600, "mmc.exe");
+    no_launcher[1].0.fields.remove("process.parent.args");
+    assert_eq!(run(&r, &no_launcher), vec![vec![0, 1, 2]]);
+    let mut plain = no_launcher.clone();
+    plain[1].0 = plain[1]
+        .0
+        .clone()
+        .with("process.args", OwnedValue::from(vec!["mmc.exe"]));
+    assert!(run(&r, &plain).is_empty());
+    // PowerShell remoting's host is not DCOM.
+    assert!(run(&r, &rpc_chain(S, 3600, "wsmprovhost.exe")).is_empty());
+}
+
+/// Join semantics: benign COM servers the launcher starts in the same second as the
+/// attacker's do not take the connection away from it, and every connection and child of
+/// the attacker's server is in the one finding.
+#[test]
+fn rpc_dcomlaunch_rule_joins_every_pair() {
+    let r = rule(RPC);
+    let h = "WS01";
+    let rpcss = "C:\\Windows\\system32\\svchost.exe -k RPCSS -p";
+    let svc = "C:\\Windows\\system32\\svchost.exe -k DcomLaunch -p";
+    let benign = |id: &str, name: &str| {
+        proc_start(h, id, &format!("C:\\x\\{name} -Embedding"), "{launch}", svc)
+    };
+    let excel = "\"C:\\Office16\\EXCEL.EXE\" /automation -Embedding";
+    let events = vec![
+        (
+            inbound(h, "{rpcss}", rpcss, ("10.0.0.5", 135), ("10.0.0.9", 50001)),
+            0,
+        ),
+        (
+            inbound(h, "{rpcss}", rpcss, ("10.0.0.5", 135), ("10.0.0.9", 50002)),
+            S / 10,
+        ),
+        (benign("{b1}", "ielowutil.exe"), S / 5),
+        (proc_start(h, "{excel}", excel, "{launch}", svc), S / 4),
+        (benign("{b2}", "ielowutil.exe"), S / 3),
+        (benign("{b3}", "ielowutil.exe"), S / 2),
+        (
+            proc_start(h, "{c1}", "cmd.exe /c whoami", "{excel}", excel),
+            3 * S,
+        ),
+        (
+            proc_start(h, "{c2}", "cmd.exe /c ipconfig", "{excel}", excel),
+            4 * S,
+        ),
+        // A child of a benign server with no child of its own... and one with a child.
+        (
+            proc_start(
+                h,
+                "{c3}",
+                "werfault.exe",
+                "{b3}",
+                "ielowutil.exe -Embedding",
+            ),
+            5 * S,
+        ),
+    ];
+    let got = run(&r, &events);
+    // One finding for EXCEL.EXE (both connections, its start, both children); one for the
+    // server that had a child (ielowutil.exe is not allow-listed). Matches come in the order
+    // of their first event, then of their key ({b3} before {excel}).
+    assert_eq!(got, vec![vec![0, 1, 5, 8], vec![0, 1, 3, 6, 7]]);
 }
 
 #[test]

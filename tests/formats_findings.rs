@@ -99,13 +99,12 @@ fn nxlog_sample_reads_and_finds_nothing() {
     let Some(c) = common::corpus("nxlog_sample_reads_and_finds_nothing") else {
         return;
     };
-    let r = scan_paths(
-        &[c.join("nxlog-json")],
-        builtin_rules().unwrap(),
-        &Window::default(),
-    )
-    .unwrap();
+    // The blocked attempt: Excel's macro security stopped the payload.
+    let blocked =
+        c.join("nxlog-json/covenant_dcom_executeexcel4macro_blocked_2020-09-17173147.json");
+    let r = scan_paths(&[blocked], builtin_rules().unwrap(), &Window::default()).unwrap();
     assert_eq!(r.loaded.inputs[0].stats.records_read, 1200);
+    assert_eq!(r.loaded.inputs[0].stats.clock_resolution_ticks, 10_000_000);
     assert_eq!(r.graph.host_names().len(), 3, "{:?}", r.graph.host_names());
     // No finding: no host graph is held, every host's entity ids are.
     assert!(r.graph.hosts.is_empty());

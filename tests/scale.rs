@@ -5,6 +5,7 @@ use dcomhunt::detect::builtin_rules;
 use dcomhunt::writer::scale::{ScaleOptions, generate};
 use std::collections::BTreeMap;
 
+const MMC_NET: &str = "138af9b6-9b5f-435d-88ad-8219db3b774a";
 const MMC_ANY: &str = "8e3a2f1c-5b7d-4c2e-9a61-0d4f7b9c3e21";
 const MMC: &str = "51ce96fb-9e52-4dad-b0ba-99b54440fc9a";
 
@@ -54,7 +55,8 @@ fn check(opts: ScaleOptions) {
             ),
         }
     }
-    // Anything else may only be the variant MMC rule firing beside Elastic's on the same chain.
+    // Anything else may only be the variant MMC rule firing beside Elastic's on the same chain,
+    // or the network-only MMC rule on the connection of a planted MMC chain.
     let extra: Vec<_> = r
         .findings
         .iter()
@@ -67,8 +69,11 @@ fn check(opts: ScaleOptions) {
             .findings
             .iter()
             .any(|g| g.rule_id == MMC && g.host == f.host && g.events == f.events);
+        let on_mmc_chain = r.findings.iter().any(|g| {
+            g.rule_id == MMC && g.host == f.host && f.events.iter().any(|i| g.events.contains(i))
+        });
         assert!(
-            f.rule_id == MMC_ANY && twin,
+            (f.rule_id == MMC_ANY && twin) || (f.rule_id == MMC_NET && on_mmc_chain),
             "finding not planted: {} on {} at {}",
             f.rule_name,
             f.host,

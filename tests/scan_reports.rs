@@ -113,26 +113,29 @@ fn reports_are_byte_identical_whatever_threads_and_path_order() {
     // Inputs untouched.
     assert_eq!(before, (sha(&a), sha(&b)));
 
-    // Content: two findings, their evidence, every event of the timeline.
+    // Content: three findings, their evidence, every event of the timeline.
     let findings = read_csv(&f1["findings.csv"]);
     assert_eq!(findings[0], dcomhunt::report::csv_out::FINDINGS_COLUMNS);
-    assert_eq!(findings.len(), 3);
+    assert_eq!(findings.len(), 4);
     let rule = column(&findings, "rule_name");
-    assert!(findings[1][rule].contains("MMC"));
-    assert!(findings[2][rule].contains("MSHTA"));
+    // The network-only MMC rule on the same connection, decided on complete evidence.
+    assert_eq!(findings[1][rule], "Incoming DCOM Network Connection to MMC");
+    assert_eq!(findings[1][column(&findings, "gaps")], "");
+    assert!(findings[2][rule].contains("MMC"));
+    assert!(findings[3][rule].contains("MSHTA"));
     assert_eq!(
-        findings[1][column(&findings, "first_time")],
+        findings[2][column(&findings, "first_time")],
         "2019-04-30T20:35:13.1685890Z"
     );
-    assert_eq!(findings[1][column(&findings, "remote")], "10.0.2.19:33474");
-    assert_eq!(findings[1][column(&findings, "process_pid")], "3572");
-    assert!(findings[1][column(&findings, "descendants_command_lines")].contains("whoami  /all"));
+    assert_eq!(findings[2][column(&findings, "remote")], "10.0.2.19:33474");
+    assert_eq!(findings[2][column(&findings, "process_pid")], "3572");
+    assert!(findings[2][column(&findings, "descendants_command_lines")].contains("whoami  /all"));
     let evidence = read_csv(&f1["evidence.csv"]);
     let role = column(&evidence, "role");
     let rid = column(&evidence, "record_id");
     let mmc: Vec<(&str, &str)> = evidence[1..]
         .iter()
-        .filter(|r| r[0] == findings[1][0])
+        .filter(|r| r[0] == findings[2][0])
         .map(|r| (r[role].as_str(), r[rid].as_str()))
         .collect();
     assert_eq!(
@@ -146,7 +149,7 @@ fn reports_are_byte_identical_whatever_threads_and_path_order() {
             ("context", "9840")
         ]
     );
-    assert_eq!(findings[1][column(&findings, "evidence_count")], "6");
+    assert_eq!(findings[2][column(&findings, "evidence_count")], "6");
     let file_sha = column(&evidence, "file_sha256");
     assert!(evidence[1..].iter().any(|r| r[file_sha] == before.0));
     let timeline = read_csv(&f1["timeline.csv"]);
@@ -168,7 +171,7 @@ fn reports_are_byte_identical_whatever_threads_and_path_order() {
     let m = &m1;
     assert_eq!(m["tool"]["version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(m["inputs"].as_array().unwrap().len(), 2);
-    assert_eq!(m["totals"]["findings"], 2);
+    assert_eq!(m["totals"]["findings"], 3);
     assert!(
         m["rules"]
             .as_array()

@@ -419,8 +419,8 @@ pub fn finding_json(f: &Finding, r: &ScanResult) -> serde_json::Value {
     let evidence: Vec<serde_json::Value> = f
         .events
         .iter()
-        .enumerate()
-        .filter_map(|(k, &i)| Some((k, ev.get(i)?)))
+        .zip(&f.stages)
+        .filter_map(|(&i, &k)| Some((k, ev.get(i)?)))
         .map(|(k, e)| {
             serde_json::json!({
                 "stage": k + 1,
@@ -481,6 +481,7 @@ pub fn finding_json(f: &Finding, r: &ScanResult) -> serde_json::Value {
         "descendants": children,
         "connections": connections,
         "evidence": evidence,
+        "gaps": f.gaps,
     })
 }
 
@@ -617,6 +618,12 @@ pub fn findings_text(r: &ScanResult, w: &Window) -> String {
             f.rule_id,
             f.techniques.join(", ")
         );
+        if !f.gaps.is_empty() {
+            let _ = writeln!(s, "    decided under these gaps in the evidence:");
+            for g in &f.gaps {
+                let _ = writeln!(s, "      - {}: {}", g.code, term(&g.detail));
+            }
+        }
         let mut t = Table::new();
         t.load_preset(UTF8_FULL_CONDENSED)
             .set_content_arrangement(ContentArrangement::Dynamic)
@@ -630,11 +637,11 @@ pub fn findings_text(r: &ScanResult, w: &Window) -> String {
             let Some(e) = c.event(i) else { continue };
             let e = &e;
             let stage = f
-                .events
+                .roles_of(i)
                 .iter()
-                .position(|&x| x == i)
-                .map(|k| format!("#{}", k + 1))
-                .unwrap_or_default();
+                .map(|r| format!("#{}", r.trim_start_matches("stage ")))
+                .collect::<Vec<_>>()
+                .join(",");
             t.add_row(vec![
                 stage,
                 fmt_rel(e.time.ticks_since(base)),
@@ -677,7 +684,7 @@ pub fn timeline(a: TimelineArgs, quiet: bool) -> Result<i32> {
     }
     let mut marks: BTreeMap<usize, Vec<String>> = BTreeMap::new();
     for f in &r.findings {
-        for (k, &i) in f.events.iter().enumerate() {
+        for (&i, &k) in f.events.iter().zip(&f.stages) {
             marks
                 .entry(i)
                 .or_default()

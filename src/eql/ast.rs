@@ -84,6 +84,10 @@ pub struct EventQuery {
     pub span: Span,
 }
 
+/// The field name that marks a join-key slot a stage does not constrain (`by _, f`); allowed
+/// only in sequences `with join=true`.
+pub const WILDCARD_KEY: &str = "_";
+
 /// One `[ … ] by k, …` term of a sequence.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stage {
@@ -100,6 +104,10 @@ pub struct Sequence {
     pub keys: Vec<FieldRef>,
     /// In 100 ns ticks.
     pub maxspan: Option<i64>,
+    /// dcomhunt extension `with join=true`: report every chain of events the stages' conditions,
+    /// keys and windows allow, one finding per chain key (see docs/rules.md), instead of
+    /// Elasticsearch's one pending sequence per state and key.
+    pub join: bool,
     pub stages: Vec<Stage>,
     pub until: Option<Stage>,
 }

@@ -152,21 +152,38 @@ impl<'a> Parser<'a> {
         self.expect_kw("sequence")?;
         let mut keys = Vec::new();
         let mut maxspan = None;
-        // `by` and `with maxspan=` in either order.
+        let mut join = None;
+        let mut with_seen = false;
+        // `by` and `with maxspan=…[, join=…]` in either order.
         for _ in 0..2 {
             if keys.is_empty() && self.eat_kw("by") {
                 keys = self.field_list()?;
-            } else if maxspan.is_none() && self.is_kw("with") {
+            } else if !with_seen && self.is_kw("with") {
                 self.bump();
-                let at = self.peek().start;
-                let name = self.param_name()?;
-                if name != "maxspan" {
-                    return Err(self.err_at(
-                        at,
-                        format!("unknown sequence parameter '{name}', expected 'maxspan'"),
-                    ));
+                with_seen = true;
+                loop {
+                    let at = self.peek().start;
+                    let name = self.param_name()?;
+                    match name.as_str() {
+                        "maxspan" if maxspan.is_none() => maxspan = Some(self.duration()?),
+                        "join" if join.is_none() => join = Some(self.boolean()?),
+                        "maxspan" | "join" => {
+                            return Err(self.err_at(at, format!("'{name}' given twice")));
+                        }
+                        _ => {
+                            return Err(self.err_at(
+                                at,
+                                format!(
+                                    "unknown sequence parameter '{name}', expected 'maxspan' (or the dcomhunt extension 'join')"
+                                ),
+                            ));
+                        }
+                    }
+                    if self.peek().tok != Tok::Comma {
+                        break;
+                    }
+                    self.bump();
                 }
-                maxspan = Some(self.duration()?);
             }
         }
         let mut stages = Vec::new();
@@ -192,6 +209,7 @@ impl<'a> Parser<'a> {
         let seq = Sequence {
             keys,
             maxspan,
+            join: join.unwrap_or(false),
             stages,
             until,
         };
@@ -203,6 +221,17 @@ impl<'a> Parser<'a> {
     /// exactly one way (extension: stages that join on the sequence keys only): *leading* stages
     /// may have no `by` while the later ones have one. Anything else is rejected as EQL does.
     fn validate_keys(&self, seq: &Sequence) -> Result<(), ParseError> {
+        if seq.join {
+            return self.validate_join(seq);
+        }
+        for st in seq.stages.iter().chain(&seq.until) {
+            if let Some(k) = st.keys.iter().find(|k| k.name == WILDCARD_KEY) {
+                return Err(self.err_at(
+                    k.span.start,
+                    "'_' (a join key this stage leaves open) needs 'with join=true'".into(),
+                ));
+            }
+        }
         let counts: Vec<usize> = seq.stages.iter().map(|s| s.keys.len()).collect();
         let keyed = counts.iter().copied().find(|&n| n > 0).unwrap_or(0);
         let mut seen_keyed = false;
@@ -251,6 +280,56 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
+    /// Join mode (dcomhunt extension): a `maxspan` bounds every chain; stages with keys have the
+    /// same number, a keyless stage leaves every slot open (`_`), and each slot is bound by at
+    /// least one stage. `until` is not supported.
+    fn validate_join(&self, seq: &Sequence) -> Result<(), ParseError> {
+        let start = seq.stages.first().map_or(0, |s| s.span.start);
+        if seq.maxspan.is_none() {
+            return Err(self.err_at(start, "'join=true' needs a 'maxspan'".into()));
+        }
+        if let Some(u) = &seq.until {
+            return Err(self.err_at(
+                u.span.start,
+                "'until' is not supported with 'join=true'".into(),
+            ));
+        }
+        let keyed = seq.stages.iter().map(|s| s.keys.len()).max().unwrap_or(0);
+        for (n, st) in seq.stages.iter().enumerate() {
+            let k = st.keys.len();
+            if k > 0 && k != keyed {
+                return Err(self.err_at(
+                    st.span.start,
+                    format!(
+                        "stage {} has {k} join keys, another stage has {keyed}; all stages with keys must have the same number",
+                        n + 1
+                    ),
+                ));
+            }
+        }
+        for slot in 0..keyed {
+            let bound = seq
+                .stages
+                .iter()
+                .any(|s| s.keys.get(slot).is_some_and(|k| k.name != WILDCARD_KEY));
+            if !bound {
+                return Err(self.err_at(
+                    start,
+                    format!("join key {} is '_' in every stage", slot + 1),
+                ));
+            }
+        }
+        if let Some(first) = seq.stages.first()
+            && first.maxgap.is_some()
+        {
+            return Err(self.err_at(
+                first.span.start,
+                "the first stage cannot have 'maxgap' (there is no previous stage)".into(),
+            ));
+        }
+        Ok(())
+    }
+
     fn param_name(&mut self) -> Result<String, ParseError> {
         let name = match &self.peek().tok {
             Tok::Ident(s) => s.clone(),
@@ -259,6 +338,17 @@ impl<'a> Parser<'a> {
         self.bump();
         self.expect(Tok::Assign)?;
         Ok(name)
+    }
+
+    /// `true` or `false`.
+    fn boolean(&mut self) -> Result<bool, ParseError> {
+        let v = match &self.peek().tok {
+            Tok::Ident(s) if s == "true" => true,
+            Tok::Ident(s) if s == "false" => false,
+            _ => return Err(self.unexpected("true or false")),
+        };
+        self.bump();
+        Ok(v)
     }
 
     /// `N` followed by a unit `ms`, `s`, `m`, `h` or `d`; returns 100 ns ticks.

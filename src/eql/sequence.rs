@@ -16,12 +16,18 @@
 //! - `until` (checked before the stages) drops the pending sequences of its key.
 //!
 //! dcomhunt extensions (syntax standard EQL rejects; see docs/rules.md): leading stages without
-//! `by` join on the sequence keys only, and `with maxgap=N` bounds the time since the previous
-//! stage's event (inclusive).
+//! `by` join on the sequence keys only, `with maxgap=N` bounds the time since the previous
+//! stage's event (inclusive), and `with join=true` reports every chain ([`super::join`]).
+//!
+//! Clock resolution: each event comes with the resolution of the clock that gave its time
+//! ([`At::tick`]). Windows are widened by one tick of the coarser clock less 100 ns (two events
+//! whole seconds apart may be up to a tick closer than they read); with 100 ns clocks nothing
+//! changes.
 
 use super::ast::{Query, Sequence, Stage};
 use super::error::{EngineError, ParseError};
 use super::eval::EventFilter;
+use super::join::JoinState;
 use super::parser::parse;
 use super::value::{Document, Value};
 use std::collections::HashMap;
@@ -44,7 +50,7 @@ pub enum KeyValue {
 
 impl KeyValue {
     /// `None` for null, missing, empty or multi-valued fields: such keys never join.
-    fn from_value(v: Option<Value<'_>>) -> Option<KeyValue> {
+    pub(super) fn from_value(v: Option<Value<'_>>) -> Option<KeyValue> {
         Some(match v? {
             Value::Null => return None,
             Value::Bool(b) => KeyValue::Bool(b),
@@ -58,12 +64,38 @@ impl KeyValue {
     }
 }
 
-type Key = Box<[KeyValue]>;
+pub(super) type Key = Box<[KeyValue]>;
 
-/// A completed match: the positions (as fed) of its events, one per stage, in order.
+/// Where a fed event stands: its position (strictly increasing), its time in 100 ns ticks
+/// (non-decreasing) and the resolution of the clock that gave the time, in ticks (1 for
+/// 100 ns, `10_000_000` for whole seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct At {
+    pub pos: u64,
+    pub time: i64,
+    pub tick: i64,
+}
+
+impl At {
+    /// An event of a 100 ns clock.
+    pub fn precise(pos: u64, time: i64) -> At {
+        At { pos, time, tick: 1 }
+    }
+}
+
+/// What a window of `w` ticks allows between events of clocks of resolution `tick`: `w` plus
+/// one tick less 100 ns (events may be that much closer than their times read).
+pub(super) fn widened(w: i64, tick: i64) -> i64 {
+    w.saturating_add(tick.max(1) - 1)
+}
+
+/// A completed match: the positions (as fed) of its events and the stage (0-based) each
+/// filled. A standard sequence has one event per stage, in stage order; a join match
+/// (`with join=true`) every event of every chain of its key, in position order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Match {
     pub positions: Vec<u64>,
+    pub stages: Vec<u32>,
     pub first_time: i64,
     pub last_time: i64,
     /// The join key of the last stage (sequence keys then stage keys); empty for single-event
@@ -72,10 +104,10 @@ pub struct Match {
 }
 
 #[derive(Debug, Clone)]
-struct StagePlan {
-    filter: EventFilter,
-    keys: Vec<Box<str>>,
-    maxgap: Option<i64>,
+pub(super) struct StagePlan {
+    pub(super) filter: EventFilter,
+    pub(super) keys: Vec<Box<str>>,
+    pub(super) maxgap: Option<i64>,
 }
 
 impl StagePlan {
@@ -89,10 +121,11 @@ impl StagePlan {
 }
 
 #[derive(Debug, Clone)]
-struct SeqPlan {
-    keys: Vec<Box<str>>,
-    maxspan: Option<i64>,
-    stages: Vec<StagePlan>,
+pub(super) struct SeqPlan {
+    pub(super) keys: Vec<Box<str>>,
+    pub(super) maxspan: Option<i64>,
+    pub(super) join: bool,
+    pub(super) stages: Vec<StagePlan>,
     until: Option<StagePlan>,
     /// Index of the first stage with its own `by` keys (`stages.len()` if none has).
     first_keyed: usize,
@@ -124,6 +157,7 @@ impl CompiledQuery {
             Query::Sequence(Sequence {
                 keys,
                 maxspan,
+                join,
                 stages,
                 until,
             }) => {
@@ -135,6 +169,7 @@ impl CompiledQuery {
                 Plan::Sequence(SeqPlan {
                     keys: keys.iter().map(|f| f.name.as_str().into()).collect(),
                     maxspan: *maxspan,
+                    join: *join,
                     stages,
                     until: until.as_ref().map(StagePlan::new),
                     first_keyed,
@@ -154,6 +189,11 @@ impl CompiledQuery {
 
     pub fn is_sequence(&self) -> bool {
         matches!(self.plan, Plan::Sequence(_))
+    }
+
+    /// A sequence `with join=true` (dcomhunt extension).
+    pub fn is_join(&self) -> bool {
+        matches!(&self.plan, Plan::Sequence(s) if s.join)
     }
 
     /// Number of events in a match (1 for a single-event query).
@@ -201,13 +241,16 @@ impl CompiledQuery {
 
     /// A fresh matcher (one per host) with the default pending cap.
     pub fn matcher(&self) -> Matcher<'_> {
-        let states = match &self.plan {
-            Plan::Event(_) => 0,
-            Plan::Sequence(s) => s.stages.len() - 1,
+        let (states, join) = match &self.plan {
+            Plan::Event(_) => (0, None),
+            Plan::Sequence(s) if s.join => (0, Some(JoinState::new(s))),
+            Plan::Sequence(s) => (s.stages.len() - 1, None),
         };
         Matcher {
             q: self,
             states: (0..states).map(|_| HashMap::new()).collect(),
+            join,
+            max_tick: 1,
             pending: 0,
             last: None,
             last_sweep: i64::MIN,
@@ -222,6 +265,8 @@ struct Pending {
     positions: Vec<u64>,
     first_time: i64,
     last_time: i64,
+    /// The coarsest clock resolution among its events.
+    tick: i64,
 }
 
 /// Incremental matcher for one query over one host's ordered events.
@@ -230,6 +275,10 @@ pub struct Matcher<'q> {
     q: &'q CompiledQuery,
     /// `states[i]`: pending sequences whose last filled stage is `i`.
     states: Vec<HashMap<Key, Pending>>,
+    /// A join sequence's chains (`with join=true`); `states` is then empty.
+    join: Option<JoinState>,
+    /// The coarsest clock resolution fed so far.
+    max_tick: i64,
     pending: usize,
     last: Option<(u64, i64)>,
     last_sweep: i64,
@@ -251,24 +300,45 @@ impl<'q> Matcher<'q> {
         self
     }
 
-    /// Pending sequences dropped because the cap was reached.
+    /// Pending sequences dropped because the cap was reached (for a join sequence: chain
+    /// searches cut short by its step limit).
     pub fn evicted(&self) -> u64 {
-        self.evicted
+        self.evicted + self.join.as_ref().map_or(0, JoinState::truncated)
     }
 
-    /// Pending sequences held now.
+    /// Pending sequences held now (for a join sequence: candidate events kept).
     pub fn pending(&self) -> usize {
-        self.pending
+        self.pending + self.join.as_ref().map_or(0, JoinState::held)
     }
 
-    /// Feed the next event. `pos` must be strictly greater than the previous event's, `time`
-    /// (100 ns ticks) not smaller. Returns the matches this event completes.
+    /// Feed the next event of a 100 ns clock. `pos` must be strictly greater than the previous
+    /// event's, `time` (100 ns ticks) not smaller. Returns the matches this event completes.
     pub fn feed<D: Document + ?Sized>(
         &mut self,
         doc: &D,
         pos: u64,
         time: i64,
     ) -> Result<Vec<Match>, EngineError> {
+        self.feed_at(doc, At::precise(pos, time))
+    }
+
+    /// The matches only the end of the events can complete: a join sequence's findings (each
+    /// key's chains are all known only then). Empty for other queries.
+    pub fn finish(&mut self) -> Vec<Match> {
+        self.join
+            .as_mut()
+            .map(JoinState::finish)
+            .unwrap_or_default()
+    }
+
+    /// Feed the next event, with the resolution of its clock (see [`At`]).
+    pub fn feed_at<D: Document + ?Sized>(
+        &mut self,
+        doc: &D,
+        at: At,
+    ) -> Result<Vec<Match>, EngineError> {
+        let At { pos, time, tick } = at;
+        let tick = tick.max(1);
         if let Some((last_pos, last_time)) = self.last
             && (pos <= last_pos || time < last_time)
         {
@@ -280,11 +350,13 @@ impl<'q> Matcher<'q> {
             });
         }
         self.last = Some((pos, time));
+        self.max_tick = self.max_tick.max(tick);
         let plan = match &self.q.plan {
             Plan::Event(f) => {
                 return Ok(if f.matches(doc) {
                     vec![Match {
                         positions: vec![pos],
+                        stages: vec![0],
                         first_time: time,
                         last_time: time,
                         key: Vec::new(),
@@ -295,6 +367,10 @@ impl<'q> Matcher<'q> {
             }
             Plan::Sequence(s) => s,
         };
+        if let Some(j) = &mut self.join {
+            j.feed(plan, doc, At { pos, time, tick });
+            return Ok(Vec::new());
+        }
         self.maybe_sweep(plan, time);
         if let Some(u) = &plan.until
             && u.filter.matches(doc)
@@ -323,6 +399,7 @@ impl<'q> Matcher<'q> {
                     positions: vec![pos],
                     first_time: time,
                     last_time: time,
+                    tick,
                 };
                 if self.states[0].insert(key, p).is_none() {
                     self.pending += 1;
@@ -340,20 +417,23 @@ impl<'q> Matcher<'q> {
                 continue;
             };
             self.pending -= 1;
+            let t = p.tick.max(tick);
             let span_ok = plan
                 .maxspan
-                .is_none_or(|m| time.saturating_sub(p.first_time) <= m);
+                .is_none_or(|m| time.saturating_sub(p.first_time) <= widened(m, t));
             let gap_ok = st
                 .maxgap
-                .is_none_or(|g| time.saturating_sub(p.last_time) <= g);
+                .is_none_or(|g| time.saturating_sub(p.last_time) <= widened(g, t));
             if !(span_ok && gap_ok) {
                 // Times only grow: this sequence can never complete.
                 continue;
             }
             p.positions.push(pos);
             p.last_time = time;
+            p.tick = t;
             if i == n - 1 {
                 out.push(Match {
+                    stages: (0..p.positions.len() as u32).collect(),
                     positions: p.positions,
                     first_time: p.first_time,
                     last_time: p.last_time,
@@ -400,13 +480,15 @@ impl<'q> Matcher<'q> {
             return;
         }
         self.last_sweep = now;
+        // A later event may come from a clock as coarse as the coarsest seen so far.
+        let tick = self.max_tick;
         for (j, state) in self.states.iter_mut().enumerate() {
             let gap = plan.stages.get(j + 1).and_then(|s| s.maxgap);
             let before = state.len();
             state.retain(|_, p| {
                 plan.maxspan
-                    .is_none_or(|m| now.saturating_sub(p.first_time) <= m)
-                    && gap.is_none_or(|g| now.saturating_sub(p.last_time) <= g)
+                    .is_none_or(|m| now.saturating_sub(p.first_time) <= widened(m, tick))
+                    && gap.is_none_or(|g| now.saturating_sub(p.last_time) <= widened(g, tick))
             });
             self.pending -= before - state.len();
         }

@@ -136,6 +136,7 @@ pub fn read_from<R: Read>(
     }
     if flavor == Flavor::Nxlog {
         stats.notes.extend(clock.notes());
+        stats.clock_resolution_ticks = clock.resolution_ticks();
     }
     stats.records_wanted = records.len() as u64;
     (records, stats)
@@ -325,6 +326,19 @@ impl NxlogClock {
         {
             let ms = t.ticks_since(u).div_euclid(10_000);
             *self.utc_offsets.entry(ms).or_default() += 1;
+        }
+    }
+
+    /// The coarsest resolution of the `EventTime`s read: whole seconds when any record has no
+    /// fraction, else milliseconds (NXLog writes at most that); 100 ns when none was read.
+    fn resolution_ticks(&self) -> u64 {
+        let read = self.zoneless + self.zoned;
+        if read == 0 {
+            1
+        } else if self.fractional < read {
+            10_000_000
+        } else {
+            10_000
         }
     }
 

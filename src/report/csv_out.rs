@@ -28,6 +28,7 @@ pub const FINDINGS_COLUMNS: &[&str] = &[
     "descendants_command_lines",
     "stage_count",
     "evidence_count",
+    "gaps",
 ];
 
 pub const EVIDENCE_COLUMNS: &[&str] = &[
@@ -280,6 +281,11 @@ pub fn findings(
             },
             Cell::UInt(f.events.len() as u64),
             Cell::UInt(evidence as u64),
+            if f.gaps.is_empty() {
+                Cell::Null
+            } else {
+                Cell::owned(f.gap_codes())
+            },
         ])?;
     }
     done(t, "findings")
@@ -316,13 +322,7 @@ pub fn evidence(
                 continue;
             };
             let e = &e;
-            let stages: Vec<String> = f
-                .events
-                .iter()
-                .enumerate()
-                .filter(|(_, x)| **x == i)
-                .map(|(s, _)| format!("stage {}", s + 1))
-                .collect();
+            let stages = f.roles_of(i);
             let role = if stages.is_empty() {
                 "context".to_string()
             } else {

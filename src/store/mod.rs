@@ -105,6 +105,8 @@ pub struct EventStore {
     files: usize,
     addrs: HostAddresses,
     spill: Option<Arc<SpillFile>>,
+    /// Input files whose clock is coarser than 100 ns → its resolution in 100 ns ticks.
+    clocks: HashMap<Text, i64, foldhash::fast::RandomState>,
 }
 
 /// The first failure of this process to read the spill file back (events then missing).
@@ -274,7 +276,21 @@ impl EventStore {
             files,
             addrs,
             spill: file,
+            clocks: HashMap::default(),
         }
+    }
+
+    /// Record that the times of `file`'s events come from a clock of this resolution (100 ns
+    /// ticks). Files not named here have 100 ns clocks.
+    pub fn set_clock_resolution(&mut self, file: &Text, ticks: i64) {
+        if ticks > 1 {
+            self.clocks.insert(file.clone(), ticks);
+        }
+    }
+
+    /// The resolution of the clock of `file`'s events, in 100 ns ticks (1: 100 ns).
+    pub fn clock_resolution(&self, file: &str) -> i64 {
+        self.clocks.get(file).copied().unwrap_or(1)
     }
 
     /// A store of the given events, all in memory (tests, benches, and callers that build
