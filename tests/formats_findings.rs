@@ -99,8 +99,9 @@ fn nxlog_sample_reads_and_finds_nothing() {
     let Some(c) = common::corpus("nxlog_sample_reads_and_finds_nothing") else {
         return;
     };
+    let blocked = "nxlog-json/covenant_dcom_executeexcel4macro_blocked_2020-09-17173147.json";
     let r = scan_paths(
-        &[c.join("nxlog-json")],
+        &[c.join(blocked)],
         builtin_rules().unwrap(),
         &Window::default(),
     )

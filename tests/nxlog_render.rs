@@ -13,7 +13,9 @@ use dcomhunt::ingest::{Format, read};
 use dcomhunt::record::RawRecord;
 use dcomhunt::time::Ts;
 use dcomhunt::writer::nxlog::{NxlogSpec, parse_utc_offset, path, render};
-use dcomhunt::writer::scenario::{Scenario, build, load_dir, parse_offset};
+use dcomhunt::writer::scenario::{
+    Scenario, build, check_fixtures, load_dir, parse_offset, write_fixtures,
+};
 
 const TICKS: i64 = 10_000_000;
 
@@ -147,4 +149,48 @@ fn realistic_scenarios_are_partial_like_real_collections() {
         }
     }
     assert_eq!(seen, 9);
+}
+
+#[test]
+fn fixtures_write_and_check_the_nxlog_rendering() {
+    let d = tempfile::tempdir().unwrap();
+    let td = d.path();
+    std::fs::create_dir(td.join("scenarios")).unwrap();
+    let text =
+        std::fs::read_to_string(common::testdata().join("scenarios/near_real_wmi.toml")).unwrap();
+    std::fs::write(td.join("scenarios/s.toml"), &text).unwrap();
+    let written = write_fixtures(td).unwrap();
+    let json = td.join("s.nxlog/s.json");
+    assert!(written.contains(&json), "{written:?}");
+    assert!(td.join("s/WS06.corp.example/Security.evtx").is_file());
+    assert_eq!(check_fixtures(td).unwrap(), Vec::<String>::new());
+    // A changed rendering, and a file no scenario writes, are reported.
+    std::fs::write(&json, b"{}\n").unwrap();
+    std::fs::create_dir(td.join("gone.nxlog")).unwrap();
+    std::fs::write(td.join("gone.nxlog/gone.json"), b"{}\n").unwrap();
+    let problems = check_fixtures(td).unwrap().join("\n");
+    assert!(problems.contains("s.json: out of date"), "{problems}");
+    assert!(
+        problems.contains("gone.json: no scenario writes it"),
+        "{problems}"
+    );
+    // Without its [nxlog] table the scenario writes no rendering: the old one is stale.
+    let start = text.find("\n[nxlog]\n").unwrap() + 1;
+    let end = start + text[start..].find("\n\n").unwrap();
+    let without = format!("{}{}", &text[..start], &text[end..]);
+    std::fs::write(td.join("scenarios/s.toml"), &without).unwrap();
+    let e = write_fixtures(td).unwrap_err().to_string();
+    assert!(
+        e.contains("s.toml") && e.contains("nxlog_lag without an [nxlog] table"),
+        "{e}"
+    );
+    let without: String = without
+        .lines()
+        .filter(|l| !l.starts_with("nxlog_lag"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(td.join("scenarios/s.toml"), without).unwrap();
+    write_fixtures(td).unwrap();
+    assert!(!json.exists() && !td.join("gone.nxlog/gone.json").exists());
+    assert_eq!(check_fixtures(td).unwrap(), Vec::<String>::new());
 }
