@@ -60,6 +60,15 @@ fn nxlog_rendering_reads_back_as_the_evtx_events() {
         let display: Arc<str> = Arc::from(format!("{name}.json"));
         let (nx, stats) = read_from(&bytes[..], &display, Flavor::Nxlog, &|_| true);
         assert!(stats.damage.is_empty(), "{name}: {:?}", stats.damage);
+        // The reader's clock notes find the collector's zone from Sysmon's UtcTime.
+        if nx.iter().any(|r| r.get("UtcTime").is_some()) {
+            let zone = format!("collector clock at UTC{}", spec.utc_offset);
+            assert!(
+                stats.notes.iter().any(|n| n.contains(&zone)),
+                "{name}: {:?}",
+                stats.notes
+            );
+        }
         let nx: BTreeMap<_, _> = nx.iter().map(|r| (key(r), r)).collect();
         let mut evtx_count = 0;
         for log in &logs {
