@@ -3,7 +3,7 @@
 
 mod common;
 
-use dcomhunt::cli::scan::{Window, scan_paths};
+use dcomhunt::cli::scan::{ScanResult, Window, scan_paths};
 use dcomhunt::detect::builtin_rules;
 use dcomhunt::graph::{Graph, HostGraph};
 use dcomhunt::time::Ts;
@@ -98,6 +98,55 @@ fn check_tree(name: &str, h: &HostGraph, sc: &Scenario, f: &TreeFact, errs: &mut
     }
 }
 
+/// Scan `dir` with the built-in rules and compare its findings with the scenario's `[expect]`:
+/// every expected (rule, host) exactly `count` times, nothing else but tolerated rules. The
+/// differences, one line each.
+fn finding_errors(name: &str, sc: &Scenario, r: &ScanResult) -> Vec<String> {
+    let mut errs = Vec::new();
+    let mut got: BTreeMap<(String, String), Vec<Vec<u64>>> = BTreeMap::new();
+    for f in &r.findings {
+        let recs = f
+            .events
+            .iter()
+            .map(|&i| r.loaded.events.get(i).unwrap().record_id)
+            .collect();
+        got.entry((f.rule_id.clone(), f.host.to_string()))
+            .or_default()
+            .push(recs);
+    }
+    for want in &sc.expect.findings {
+        let k = (want.rule_id.clone(), want.host.clone());
+        let g = got.remove(&k).unwrap_or_default();
+        if g.len() != want.count as usize {
+            errs.push(format!(
+                "{name}: rule {} on {}: {} finding(s), want {}",
+                want.rule_id,
+                want.host,
+                g.len(),
+                want.count
+            ));
+        } else if !want.records.is_empty() && g[0] != want.records {
+            errs.push(format!(
+                "{name}: rule {} records {:?}, want {:?}",
+                want.rule_id, g[0], want.records
+            ));
+        }
+    }
+    for ((rule, host), v) in got {
+        if !sc.expect.tolerate.contains(&rule) {
+            errs.push(format!(
+                "{name}: unexpected finding(s) of {rule} on {host}: {v:?}"
+            ));
+        }
+    }
+    errs
+}
+
+/// Finding errors (labelled `label`) go to `errs`.
+fn check_findings(_name: &str, label: &str, sc: &Scenario, r: &ScanResult, errs: &mut Vec<String>) {
+    errs.extend(finding_errors(label, sc, r));
+}
+
 #[test]
 fn every_scenario_gives_exactly_its_expected_findings_and_tree() {
     let td = common::testdata();
@@ -109,42 +158,7 @@ fn every_scenario_gives_exactly_its_expected_findings_and_tree() {
         let dir = td.join(name);
         let r = scan_paths(&[dir], rules.clone(), &Window::default()).unwrap();
         assert!(!r.loaded.incomplete(), "{name}: fixture read incompletely");
-        let mut got: BTreeMap<(String, String), Vec<Vec<u64>>> = BTreeMap::new();
-        for f in &r.findings {
-            let recs = f
-                .events
-                .iter()
-                .map(|&i| r.loaded.events.get(i).unwrap().record_id)
-                .collect();
-            got.entry((f.rule_id.clone(), f.host.to_string()))
-                .or_default()
-                .push(recs);
-        }
-        for want in &sc.expect.findings {
-            let k = (want.rule_id.clone(), want.host.clone());
-            let g = got.remove(&k).unwrap_or_default();
-            if g.len() != want.count as usize {
-                errs.push(format!(
-                    "{name}: rule {} on {}: {} finding(s), want {}",
-                    want.rule_id,
-                    want.host,
-                    g.len(),
-                    want.count
-                ));
-            } else if !want.records.is_empty() && g[0] != want.records {
-                errs.push(format!(
-                    "{name}: rule {} records {:?}, want {:?}",
-                    want.rule_id, g[0], want.records
-                ));
-            }
-        }
-        for ((rule, host), v) in got {
-            if !sc.expect.tolerate.contains(&rule) {
-                errs.push(format!(
-                    "{name}: unexpected finding(s) of {rule} on {host}: {v:?}"
-                ));
-            }
-        }
+        check_findings(name, name, sc, &r, &mut errs);
         // Tree facts may name any process: the scan keeps only what its findings read of a
         // host's graph (tests/graph_prune.rs), `tree` draws the whole one.
         let whole = Graph::build(&r.loaded.events);
@@ -155,6 +169,46 @@ fn every_scenario_gives_exactly_its_expected_findings_and_tree() {
             }
         }
     }
+    assert!(errs.is_empty(), "{}", errs.join("\n"));
+}
+
+/// The NXLog rendering (`testdata/NAME.nxlog/`) of every scenario with an `[nxlog]` table gives
+/// the same findings as its EVTX fixtures, the scenario's expected ones, and the same tree
+/// facts for processes named by GUID (`pid:N@T` facts name scenario times, which NXLog's local
+/// `EventTime` shifts by the collector's zone).
+#[test]
+fn every_nxlog_rendering_gives_exactly_its_expected_findings_and_tree() {
+    let td = common::testdata();
+    let scenarios = load_dir(&td.join("scenarios")).unwrap();
+    let rules = builtin_rules().unwrap();
+    let mut errs = Vec::new();
+    let mut rendered = 0;
+    for (name, sc) in scenarios.iter().filter(|(_, sc)| sc.nxlog.is_some()) {
+        let dir = td.join(format!("{name}.nxlog"));
+        let r = scan_paths(&[dir], rules.clone(), &Window::default()).unwrap();
+        assert!(
+            !r.loaded.incomplete(),
+            "{name}: NXLog rendering read incompletely"
+        );
+        assert!(
+            r.loaded.inputs.len() == 1 && !r.loaded.events.is_empty(),
+            "{name}: one NXLog file with events"
+        );
+        let label = format!("{name} (NXLog)");
+        check_findings(name, &label, sc, &r, &mut errs);
+        let whole = Graph::build(&r.loaded.events);
+        for fact in sc.expect.tree.iter().filter(|f| f.process.starts_with('{')) {
+            match whole.host(&fact.host) {
+                Some(h) => check_tree(&label, h, sc, fact, &mut errs),
+                None => errs.push(format!("{label}: no host {}", fact.host)),
+            }
+        }
+        rendered += 1;
+    }
+    assert!(
+        rendered >= 9,
+        "{rendered} scenarios with an NXLog rendering"
+    );
     assert!(errs.is_empty(), "{}", errs.join("\n"));
 }
 

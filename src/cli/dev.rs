@@ -16,7 +16,8 @@ pub struct DevArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum DevCommand {
-    /// Regenerate testdata/*/…/*.evtx from testdata/scenarios/*.toml, or check they are current.
+    /// Regenerate testdata/*/…/*.evtx (and testdata/*.nxlog/*.json for scenarios with an [nxlog]
+    /// table) from testdata/scenarios/*.toml, or check they are current.
     Fixtures {
         /// Only check: exit 1 and list what differs when a fixture is out of date.
         #[arg(long)]

@@ -4,11 +4,13 @@
 //! chunks with their CRC32s, string and template tables, and each record a template instance
 //! (a System template per host, an EventData template per event layout, nested as its last
 //! substitution). [`scenario`] turns the TOML scenarios of `testdata/scenarios/` into fixture
-//! files; [`scale`] writes large synthetic corpora with planted attacks.
+//! files, and [`nxlog`] renders those with an `[nxlog]` table as NXLog JSON lines too; [`scale`]
+//! writes large synthetic corpora with planted attacks.
 
 pub mod binxml;
 pub mod chunk;
 pub mod file;
+pub mod nxlog;
 pub mod scale;
 pub mod scenario;
 pub mod schema;

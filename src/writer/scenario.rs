@@ -1,7 +1,8 @@
 //! Scenarios: TOML files describing hosts and their events, turned into EVTX fixtures.
 //!
 //! The format is documented key by key in docs/testing.md. Each scenario `NAME.toml` becomes
-//! `testdata/NAME/HOST/<log file>.evtx`, one file per host and log, as Windows keeps them.
+//! `testdata/NAME/HOST/<log file>.evtx`, one file per host and log, as Windows keeps them, and
+//! one with an `[nxlog]` table also `testdata/NAME.nxlog/NAME.json` ([`super::nxlog`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -27,6 +28,8 @@ pub struct Scenario {
     pub expect: Expect,
     #[serde(rename = "host", default)]
     pub hosts: Vec<Host>,
+    /// Also render the scenario as NXLog JSON lines.
+    pub nxlog: Option<super::nxlog::NxlogSpec>,
 }
 
 /// What the pipeline must find in the scenario.
@@ -119,6 +122,9 @@ pub struct EventSpec {
     /// Sysmon only: `UtcTime` is the record time shifted by this (`-4s`), as Sysmon's network
     /// events are in real logs. Ignored when `UtcTime` is given.
     pub utc_skew: Option<String>,
+    /// NXLog rendering only: how long after `t` the record reaches the log (overrides the
+    /// `[nxlog] lag` of its log).
+    pub nxlog_lag: Option<String>,
     #[serde(flatten)]
     pub fields: BTreeMap<String, toml::Value>,
 }
@@ -464,8 +470,15 @@ pub fn build(file: &str, scenario: &Scenario) -> Result<Vec<HostLog>, WriterErro
 pub fn fixtures(scenarios_dir: &Path) -> Result<Vec<(PathBuf, Vec<u8>)>, WriterError> {
     let mut out = Vec::new();
     for (name, scenario) in load_dir(scenarios_dir)? {
-        for log in build(&format!("{name}.toml"), &scenario)? {
+        let file = format!("{name}.toml");
+        super::nxlog::check_unused(&file, &scenario)?;
+        let logs = build(&file, &scenario)?;
+        for log in &logs {
             out.push((log.path(&name), log.to_bytes()?));
+        }
+        if let Some(spec) = &scenario.nxlog {
+            let lines = super::nxlog::render(&file, &scenario, spec, &logs)?;
+            out.push((super::nxlog::path(&name), lines));
         }
     }
     Ok(out)
@@ -516,13 +529,23 @@ pub fn check_fixtures(testdata: &Path) -> Result<Vec<String>, WriterError> {
     Ok(problems)
 }
 
-/// `.evtx` files in the scenarios' output folders that no scenario writes.
+/// `.evtx` files in the scenarios' output folders, and `.json` files in `testdata/*.nxlog/`,
+/// that no scenario writes.
 fn stale_files(testdata: &Path, all: &[(PathBuf, Vec<u8>)]) -> Result<Vec<PathBuf>, WriterError> {
     let mut roots: Vec<PathBuf> = all
         .iter()
         .filter_map(|(rel, _)| rel.components().next())
         .map(|c| testdata.join(c))
         .collect();
+    if let Ok(entries) = std::fs::read_dir(testdata) {
+        roots.extend(
+            entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| is_nxlog_dir(p)),
+        );
+    }
+    roots.sort();
     roots.dedup();
     let expected: std::collections::BTreeSet<PathBuf> =
         all.iter().map(|(rel, _)| testdata.join(rel)).collect();
@@ -536,13 +559,20 @@ fn stale_files(testdata: &Path, all: &[(PathBuf, Vec<u8>)]) -> Result<Vec<PathBu
             let path = entry.path();
             if path.is_dir() {
                 stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "evtx") && !expected.contains(&path) {
+            } else if (path.extension().is_some_and(|e| e == "evtx")
+                || path.extension().is_some_and(|e| e == "json") && is_nxlog_dir(&dir))
+                && !expected.contains(&path)
+            {
                 stale.push(path);
             }
         }
     }
     stale.sort();
     Ok(stale)
+}
+
+fn is_nxlog_dir(path: &Path) -> bool {
+    path.is_dir() && path.extension().is_some_and(|e| e == "nxlog")
 }
 
 #[cfg(test)]
