@@ -47,9 +47,15 @@ pub struct Loaded {
 }
 
 impl Loaded {
-    /// Some input was not read completely.
+    /// Some input was not read completely, or a file or directory that may hold evidence
+    /// could not be read at all.
     pub fn incomplete(&self) -> bool {
-        self.inputs.iter().any(|i| i.stats.incomplete())
+        self.inputs.iter().any(|i| i.stats.incomplete()) || self.unread().next().is_some()
+    }
+
+    /// The paths found but not read that may hold evidence (see [`Skipped::unread`]).
+    pub fn unread(&self) -> impl Iterator<Item = &Skipped> {
+        self.skipped.iter().filter(|s| s.unread)
     }
 }
 

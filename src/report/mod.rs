@@ -92,8 +92,10 @@ pub struct ReportOptions {
     pub excel: bool,
     /// Also write `timesketch.csv` / `.jsonl`.
     pub timesketch: bool,
-    /// Filters as parsed (UTC), recorded in the manifest.
+    /// Filters as parsed (UTC), recorded in the manifest: `--host` as given, and the host
+    /// names it selected.
     pub host: Option<String>,
+    pub host_matches: Option<Vec<String>>,
     pub from: Option<Ts>,
     pub to: Option<Ts>,
     /// `--rules DIR` as given.
