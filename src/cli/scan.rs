@@ -307,7 +307,9 @@ pub fn run(a: ScanArgs, quiet: bool, _threads: Option<usize>) -> Result<i32> {
         .as_ref()
         .is_some_and(|d| d.symlink_metadata().is_err());
     if let Some(dir) = &a.output {
-        report::prepare_output_dir(dir, &a.inputs.paths, a.force).map_err(report_error)?;
+        let notes =
+            report::prepare_output_dir(dir, &a.inputs.paths, a.force).map_err(report_error)?;
+        print_notes(dir, &notes);
     }
     let r = match scan_paths_in(&a.inputs.paths, rules, &mut w) {
         Ok(r) => r,
@@ -332,6 +334,7 @@ pub fn run(a: ScanArgs, quiet: bool, _threads: Option<usize>) -> Result<i32> {
     }
     if let Some(dir) = &a.output {
         let written = write_reports(dir, &a, &w, &r, started)?;
+        print_notes(dir, &written.notes);
         if !quiet {
             eprintln!(
                 "wrote {} report file(s) to {}",
@@ -365,6 +368,18 @@ pub fn run(a: ScanArgs, quiet: bool, _threads: Option<usize>) -> Result<i32> {
     // goes on still gets the memory back.
     std::thread::spawn(move || drop(r));
     Ok(code)
+}
+
+/// Notes about the output directory, printed even with -q (a report set not swapped in whole,
+/// leftovers of interrupted runs).
+fn print_notes(dir: &std::path::Path, notes: &[String]) {
+    for n in notes {
+        eprintln!(
+            "dcomhunt: note: output {}: {}",
+            crate::display::path_text(dir),
+            term(n)
+        );
+    }
 }
 
 fn report_error(e: report::ReportError) -> anyhow::Error {
