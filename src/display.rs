@@ -42,6 +42,19 @@ pub fn json_term(json: &str) -> String {
     out
 }
 
+/// Append `s` as a JSON string, with every character [`needs_escape`] names written `\uXXXX`
+/// (serde_json writes DEL, C1 controls, bidi overrides and U+2028/2029 raw): the same value for
+/// a JSON reader, safe to show in a terminal.
+pub fn write_json_str(out: &mut Vec<u8>, s: &str) -> serde_json::Result<()> {
+    if s.bytes().any(|b| b >= 0x7f) && s.chars().any(needs_escape) {
+        let raw = serde_json::to_string(s)?;
+        out.extend_from_slice(json_term(&raw).as_bytes());
+        Ok(())
+    } else {
+        serde_json::to_writer(out, s)
+    }
+}
+
 /// Control characters (C0, DEL, C1), bidirectional overrides, isolates and marks, and the
 /// Unicode line and paragraph separators (U+2028/2029, which some terminals and editors break
 /// lines at).
@@ -156,6 +169,10 @@ mod tests {
         );
         assert_eq!(clip_left("dir/sub/file.evtx", 10), "…file.evtx");
         assert_eq!(clip_left("a.evtx", 10), "a.evtx");
+        let mut v = Vec::new();
+        write_json_str(&mut v, "x\u{9b}\u{2066}\"").unwrap();
+        write_json_str(&mut v, "C:\\é").unwrap();
+        assert_eq!(v, b"\"x\\u009b\\u2066\\\"\"\"C:\\\\\xc3\xa9\"");
         let j = serde_json::to_string("a\u{2028}").unwrap();
         assert_eq!(json_term(&j), "\"a\\u2028\"");
         let j = serde_json::to_string("a\u{9b}2J\u{7f}\u{202e}").unwrap();

@@ -165,13 +165,38 @@ pub fn load_inputs(inputs: Vec<Input>, skipped: Vec<Skipped>) -> Loaded {
         batches.extend(part.batches);
         addrs.merge(part.addrs);
     }
+    let mut events = EventStore::build(batches, addrs, &spill);
+    events.set_file_keys(file_keys(&reports));
     Loaded {
         inputs: reports,
         skipped,
-        events: EventStore::build(batches, addrs, &spill),
+        events,
         spilled: spill.written(),
         spill_failure: spill.failure().map(str::to_string),
     }
+}
+
+/// Each input's identity by content: its SHA-256, and for the second and later of several files
+/// of the same content (in path order) `SHA-256#k` — so that what is derived from it (finding
+/// ids) is the same however the paths were spelled (relative, absolute, through a link).
+fn file_keys(reports: &[InputReport]) -> HashMap<Text, Text> {
+    let mut order: Vec<&InputReport> = reports.iter().collect();
+    order.sort_by(|a, b| a.input.display.cmp(&b.input.display));
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    let mut keys = HashMap::new();
+    for r in order {
+        if r.input.sha256.is_empty() {
+            continue;
+        }
+        let k = seen.entry(r.input.sha256.as_str()).or_insert(0);
+        let key = match *k {
+            0 => r.input.sha256.clone(),
+            n => format!("{}#{n}", r.input.sha256),
+        };
+        *k += 1;
+        keys.insert(r.input.display.clone(), Text::from(key.as_str()));
+    }
+    keys
 }
 
 /// One batch's or one file's normalized events, encoded, with what they tell beside.

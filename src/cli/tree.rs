@@ -136,7 +136,9 @@ pub fn run(a: TreeArgs, quiet: bool) -> Result<i32> {
         }
     }
     if a.format == TreeFormat::Json {
-        serde_json::to_writer_pretty(&mut out, &json_hosts)?;
+        // Control and bidi characters of the evidence as `\uXXXX`: the same JSON value.
+        let text = serde_json::to_string_pretty(&json_hosts)?;
+        out.write_all(crate::display::json_term(&text).as_bytes())?;
         writeln!(out)?;
     }
     out.flush()?;

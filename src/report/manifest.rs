@@ -191,8 +191,10 @@ pub fn write(
     };
     let mut f = AtomicFile::create(dir, "manifest.json")?;
     let path = dir.join("manifest.json");
-    let mut bytes = serde_json::to_vec_pretty(&m)
+    // Control and bidi characters (in paths, host names, rule names) as `\uXXXX`.
+    let text = serde_json::to_string_pretty(&m)
         .map_err(|e| ReportError::io(&path, std::io::Error::other(e)))?;
+    let mut bytes = crate::display::json_term(&text).into_bytes();
     bytes.push(b'\n');
     f.write_all(&bytes).map_err(|e| ReportError::io(&path, e))?;
     f.finish()

@@ -105,6 +105,8 @@ pub struct EventStore {
     files: usize,
     addrs: HostAddresses,
     spill: Option<Arc<SpillFile>>,
+    /// Each file's identity by content (see [`Self::set_file_keys`]).
+    file_keys: HashMap<Text, Text>,
 }
 
 /// The first failure of this process to read the spill file back (events then missing).
@@ -274,7 +276,19 @@ impl EventStore {
             files,
             addrs,
             spill: file,
+            file_keys: HashMap::default(),
         }
+    }
+
+    /// Name each input file by its content (its SHA-256), for what must not depend on how a
+    /// path was spelled (finding ids). Keys by the file's shown path.
+    pub fn set_file_keys(&mut self, keys: HashMap<Text, Text>) {
+        self.file_keys = keys;
+    }
+
+    /// A file's identity by content when known ([`Self::set_file_keys`]), else its path.
+    pub fn file_key<'a>(&'a self, file: &'a str) -> &'a str {
+        self.file_keys.get(file).map_or(file, |k| &**k)
     }
 
     /// A store of the given events, all in memory (tests, benches, and callers that build
