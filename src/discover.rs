@@ -244,10 +244,12 @@ fn walk(dir: &Path, found: &mut Found) {
         Ok(rd) => rd,
         Err(e) => return unreadable(found, e),
     };
-    let mut entries: Vec<PathBuf> = Vec::new();
+    // The kind of each entry as the listing gives it (no lookup by path, which can fail where
+    // the listing did not: a path longer than the system allows).
+    let mut entries: Vec<(PathBuf, std::io::Result<std::fs::FileType>)> = Vec::new();
     for e in rd {
         match e {
-            Ok(e) => entries.push(e.path()),
+            Ok(e) => entries.push((e.path(), e.file_type())),
             // The listing broke off: what was listed is read, the directory is incomplete.
             Err(e) => {
                 unreadable(found, e);
@@ -255,12 +257,12 @@ fn walk(dir: &Path, found: &mut Found) {
             }
         }
     }
-    entries.sort();
-    for p in entries {
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    for (p, t) in entries {
         // Symlinked directories are not followed (no cycles, nothing outside the evidence).
-        match std::fs::symlink_metadata(&p) {
-            Ok(meta) if meta.is_dir() => walk(&p, found),
-            Ok(meta) if meta.is_file() || meta.file_type().is_symlink() => {
+        match t {
+            Ok(t) if t.is_dir() => walk(&p, found),
+            Ok(t) if t.is_file() || t.is_symlink() => {
                 found.files.insert((display::path_text(&p), p));
             }
             Ok(_) => found.skipped.push(Skipped::new(

@@ -28,12 +28,15 @@ pub fn term(s: &str) -> String {
 /// writes DEL, C1 controls (U+009B is a one-character CSI) and bidi overrides raw. Those only
 /// occur inside strings, where `\uXXXX` means the same character: the JSON value is unchanged.
 pub fn json_term(json: &str) -> String {
-    if !json.chars().any(needs_escape) {
+    // Raw LF, CR and TAB are only ever whitespace between tokens (pretty-printed JSON):
+    // serde_json escapes them inside strings.
+    let escape = |c: char| needs_escape(c) && !matches!(c, '\n' | '\r' | '\t');
+    if !json.chars().any(escape) {
         return json.to_string();
     }
     let mut out = String::with_capacity(json.len() + 16);
     for c in json.chars() {
-        if needs_escape(c) {
+        if escape(c) {
             out.push_str(&format!("\\u{:04x}", c as u32));
         } else {
             out.push(c);

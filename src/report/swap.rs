@@ -199,7 +199,10 @@ impl Staging {
             let e = e.map_err(|e| ReportError::io(&self.dest, e))?;
             let name = e.file_name();
             let text = name.to_string_lossy();
-            if name.to_str().is_some_and(is_report_file) {
+            // A report file of the old set (a directory of that name is the examiner's: it is
+            // carried over, and then clashes with the new file, failing the run).
+            if name.to_str().is_some_and(is_report_file) && e.file_type().is_ok_and(|t| t.is_file())
+            {
                 continue;
             }
             if text.starts_with('.') && text.contains(".tmp-") {
