@@ -266,10 +266,10 @@ fn a_killed_forced_run_leaves_one_whole_set_and_the_next_run_cleans_up() {
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(k * 15));
+        std::thread::sleep(std::time::Duration::from_millis(k * 30));
         let _ = child.kill();
         let _ = child.wait();
-        consistent(&out).unwrap_or_else(|e| panic!("killed after {} ms: {e}", k * 15));
+        consistent(&out).unwrap_or_else(|e| panic!("killed after {} ms: {e}", k * 30));
     }
     let o = bin()
         .args(["scan", &example(), "--force", "-o"])
