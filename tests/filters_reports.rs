@@ -210,6 +210,37 @@ fn a_failed_forced_run_leaves_the_old_report_set_untouched() {
     assert_eq!(files(d.path()), ["out"]);
 }
 
+#[test]
+fn the_current_directory_is_written_in_place_with_a_note() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("notes.txt"), "mine").unwrap();
+    let o = bin()
+        .current_dir(d.path())
+        .args(["scan", "-q", &example(), "--force", "-o", "."])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("not swapped in as one set"), "{err}");
+    assert!(err.contains("current directory"), "{err}");
+    // Still the directory the shell stands in.
+    assert_eq!(
+        files(d.path()),
+        [
+            "evidence.csv",
+            "findings.csv",
+            "manifest.json",
+            "notes.txt",
+            "timeline.csv"
+        ]
+    );
+    consistent(d.path()).unwrap_or_else(|e| {
+        if !e.starts_with("notes.txt") {
+            panic!("{e}")
+        }
+    });
+}
+
 /// Every file the manifest lists is there with its hash, and no other report file is.
 fn consistent(out: &Path) -> Result<(), String> {
     use sha2::{Digest, Sha256};

@@ -70,8 +70,8 @@ fn walked_dir(arg: &Path) -> PathBuf {
 }
 
 /// [`check_output_dir`], then create the directory and make sure a file can be created in it
-/// and a directory beside it, so that an unusable output directory is reported before any
-/// evidence is read. Returns notes for the examiner: temporary directories of interrupted runs
+/// (and where possible a directory beside it), so that an unusable output directory is reported
+/// before any evidence is read. Returns notes for the examiner: temporary directories of interrupted runs
 /// that were removed.
 pub fn prepare_output_dir(
     dir: &Path,
@@ -83,13 +83,11 @@ pub fn prepare_output_dir(
     let probe = super::atomic::AtomicFile::create(dir, "write-probe")?;
     drop(probe); // removes its temporary file
     // Removes earlier runs' leftovers; the staging directory itself goes again when dropped.
-    let notes = match super::swap::Staging::begin(dir) {
-        Ok(s) => s.notes.clone(),
-        Err(e) => vec![format!(
-            "cannot create a directory beside it ({e}): the reports will be written into it file by file"
-        )],
-    };
-    Ok(notes)
+    // Where no staging directory can be made, the reports are written into DIR file by file
+    // and the report stage says so.
+    Ok(super::swap::Staging::begin(dir)
+        .map(|s| s.notes.clone())
+        .unwrap_or_default())
 }
 
 /// Canonical form of a path that may not exist yet.

@@ -86,6 +86,18 @@ impl Staging {
     /// is gone).
     pub fn begin(dir: &Path) -> Result<Staging, ReportError> {
         let dest = destination(dir).map_err(|e| ReportError::io(dir, e))?;
+        // Swapped out, the directory a shell stands in would be removed under it.
+        if std::env::current_dir()
+            .and_then(std::fs::canonicalize)
+            .is_ok_and(|cwd| cwd.starts_with(&dest))
+        {
+            return Err(ReportError::io(
+                dir,
+                std::io::Error::other(
+                    "it is or holds the current directory, which a swap would remove from under the shell",
+                ),
+            ));
+        }
         let mut notes = Vec::new();
         for (p, pid) in leftovers(&dest) {
             let shown = crate::display::path_text(&p);
