@@ -213,7 +213,9 @@ pub fn write_reports(
     let staging = match swap::Staging::begin(dir) {
         Ok(s) => s,
         Err(e) => {
+            let swept = swap::sweep_tmp_files(dir, KNOWN_FILES);
             let mut w = write_set(dir, input, opts)?;
+            w.notes.extend(swept);
             w.notes.push(format!(
                 "reports written into the directory file by file, not swapped in as one set: {e}"
             ));

@@ -230,6 +230,39 @@ impl Staging {
     }
 }
 
+/// Remove the temporary report files (`.NAME.tmp-PID`, `NAME` one of `names`) that runs killed
+/// while writing into `dir` file by file left there, once their process is gone; returns notes.
+pub fn sweep_tmp_files(dir: &Path, names: &[&str]) -> Vec<String> {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut notes = Vec::new();
+    let mut stale: Vec<PathBuf> = rd
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            let n = e.file_name();
+            let Some(n) = n.to_str() else { return false };
+            names.iter().any(|k| {
+                n.strip_prefix('.')
+                    .and_then(|r| r.strip_prefix(k))
+                    .and_then(|r| r.strip_prefix(".tmp-"))
+                    .and_then(|pid| pid.parse::<u32>().ok())
+                    .is_some_and(|pid| pid != std::process::id() && !alive(pid))
+            })
+        })
+        .map(|e| e.path())
+        .collect();
+    stale.sort();
+    for p in stale {
+        let shown = crate::display::path_text(&p);
+        notes.push(match std::fs::remove_file(&p) {
+            Ok(()) => format!("{shown}: removed the temporary file of an interrupted run"),
+            Err(e) => format!("{shown}: temporary file of an interrupted run, cannot remove: {e}"),
+        });
+    }
+    notes
+}
+
 /// Hard-link `from` (recursively for a directory) to `to`; a file the file system refuses to
 /// link is copied.
 fn link_tree(from: &Path, to: &Path) -> Result<(), ReportError> {
@@ -316,6 +349,23 @@ mod tests {
             ["out"],
             "nothing temporary is left beside DIR"
         );
+    }
+
+    #[test]
+    fn stale_temporary_files_of_dead_processes_are_swept() {
+        let d = tempfile::tempdir().unwrap();
+        let dead = d.path().join(".findings.csv.tmp-4294967295");
+        let mine = d
+            .path()
+            .join(format!(".findings.csv.tmp-{}", std::process::id()));
+        let other = d.path().join(".notes.txt.tmp-4294967295");
+        for p in [&dead, &mine, &other] {
+            std::fs::write(p, "x").unwrap();
+        }
+        let notes = sweep_tmp_files(d.path(), &["findings.csv"]);
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(!dead.exists());
+        assert!(mine.exists() && other.exists());
     }
 
     #[test]
