@@ -99,18 +99,14 @@ fn stages(c: &mut Criterion) {
 
     // The reports stage as `scan -o DIR` runs it: findings, evidence, the timeline of every
     // event, the manifest (each file hashed, synced and renamed into place).
-    let window = Window {
-        host: None,
-        from: None,
-        to: None,
-        tz: None,
-    };
+    let window = Window::default();
     let scanned = scan_paths(std::slice::from_ref(&dir), rules.clone(), &window).expect("scan");
     let opts = ReportOptions {
         report_format: ReportFormat::Csv,
         excel: false,
         timesketch: false,
         host: None,
+        host_matches: None,
         from: None,
         to: None,
         rules_dir: None,

@@ -397,7 +397,8 @@ fn finding(rule: &Rule, events: &EventStore, ctx: &EcsContext<'_>, mt: Match) ->
     h.update(host.as_bytes());
     for e in &evs {
         h.update([0]);
-        h.update(e.prov.file.as_bytes());
+        // The file by its content, not by how its path was spelled.
+        h.update(events.file_key(&e.prov.file).as_bytes());
         h.update(format!("#{}@{}", e.record_id, e.prov.position()).as_bytes());
     }
     let id = hex::encode(&h.finalize()[..8]);

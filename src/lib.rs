@@ -16,6 +16,7 @@ pub mod event;
 pub mod graph;
 pub mod ingest;
 pub mod normalize;
+pub mod open;
 pub mod pipeline;
 pub mod pool;
 pub mod record;

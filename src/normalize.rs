@@ -306,18 +306,15 @@ fn present(v: Option<&str>) -> Option<&str> {
 
 fn sysmon_process(r: &RawRecord, it: &mut Interner) -> Process {
     let parent_image = r.get("ParentImage").filter(|s| s.trim() != "?");
-    let parent_known = parent_image.is_some();
     let parent_entity_id = it.guid(r.get("ParentProcessGuid"));
     Process {
         entity_id: it.guid(r.get("ProcessGuid")),
         pid: r.get("ProcessId").and_then(parse_pid),
         image: it.get(r.get("Image").unwrap_or_default()),
         command_line: it.opt(r.get("CommandLine")),
-        parent_pid: if parent_known || parent_entity_id.is_some() {
-            r.get("ParentProcessId").and_then(parse_pid)
-        } else {
-            None
-        },
+        // As recorded, also when the parent's image is unknown (`?`); the graph does not join a
+        // parent on that PID alone (see `graph::build`).
+        parent_pid: r.get("ParentProcessId").and_then(parse_pid),
         parent_entity_id,
         parent_image: it.opt(parent_image),
         parent_command_line: it.opt(r.get("ParentCommandLine")),
@@ -765,7 +762,7 @@ mod tests {
                 ("ProcessGuid", "{A-B}"),
                 ("ParentProcessGuid", ZERO_GUID),
                 ("ParentImage", "?"),
-                ("ParentProcessId", "0"),
+                ("ParentProcessId", "624"),
             ],
         );
         let other = rec("Application", 1, "H", &[]);
@@ -779,7 +776,8 @@ mod tests {
                 pr.parent_image.as_ref(),
                 pr.parent_pid
             ),
-            (None, None, None)
+            (None, None, Some(624)),
+            "the parent's PID is kept as recorded when its image is unknown"
         );
         assert_eq!(guid(Some("{00000000-0000-0000-0000-000000000000}")), None);
         assert_eq!(parse_pid("0x1ea3c6"), Some(0x1ea3c6));

@@ -47,9 +47,15 @@ pub struct Loaded {
 }
 
 impl Loaded {
-    /// Some input was not read completely.
+    /// Some input was not read completely, or a file or directory that may hold evidence
+    /// could not be read at all.
     pub fn incomplete(&self) -> bool {
-        self.inputs.iter().any(|i| i.stats.incomplete())
+        self.inputs.iter().any(|i| i.stats.incomplete()) || self.unread().next().is_some()
+    }
+
+    /// The paths found but not read that may hold evidence (see [`Skipped::unread`]).
+    pub fn unread(&self) -> impl Iterator<Item = &Skipped> {
+        self.skipped.iter().filter(|s| s.unread)
     }
 }
 
@@ -163,6 +169,7 @@ pub fn load_inputs(inputs: Vec<Input>, skipped: Vec<Skipped>) -> Loaded {
     for r in &reports {
         events.set_clock_resolution(&r.input.display, r.stats.clock_resolution_ticks as i64);
     }
+    events.set_file_keys(file_keys(&reports));
     Loaded {
         inputs: reports,
         skipped,
@@ -170,6 +177,29 @@ pub fn load_inputs(inputs: Vec<Input>, skipped: Vec<Skipped>) -> Loaded {
         spilled: spill.written(),
         spill_failure: spill.failure().map(str::to_string),
     }
+}
+
+/// Each input's identity by content: its SHA-256, and for the second and later of several files
+/// of the same content (in path order) `SHA-256#k` — so that what is derived from it (finding
+/// ids) is the same however the paths were spelled (relative, absolute, through a link).
+fn file_keys(reports: &[InputReport]) -> HashMap<Text, Text> {
+    let mut order: Vec<&InputReport> = reports.iter().collect();
+    order.sort_by(|a, b| a.input.display.cmp(&b.input.display));
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    let mut keys = HashMap::new();
+    for r in order {
+        if r.input.sha256.is_empty() {
+            continue;
+        }
+        let k = seen.entry(r.input.sha256.as_str()).or_insert(0);
+        let key = match *k {
+            0 => r.input.sha256.clone(),
+            n => format!("{}#{n}", r.input.sha256),
+        };
+        *k += 1;
+        keys.insert(r.input.display.clone(), Text::from(key.as_str()));
+    }
+    keys
 }
 
 /// One batch's or one file's normalized events, encoded, with what they tell beside.

@@ -1,5 +1,6 @@
 //! `dcomhunt events`: the normalized events, as a table or JSON lines, plus a read summary.
 
+use super::scan::Window;
 use super::{Inputs, exit};
 use crate::display::{clip, or_unknown, term};
 use crate::event::{Event, Kind, basename};
@@ -19,28 +20,46 @@ pub enum EventsFormat {
 pub struct EventsArgs {
     #[command(flatten)]
     pub inputs: Inputs,
+    #[command(flatten)]
+    pub filters: super::scan::Filters,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: EventsFormat,
 }
 
 pub fn run(a: EventsArgs, quiet: bool) -> Result<i32> {
+    let mut w = Window::parse(&a.filters)?;
     let loaded = load(&a.inputs.paths)?;
+    w.select_hosts(loaded.events.hosts())?;
     if !quiet {
         eprint!("{}", summary(&loaded));
     }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
+    let ev = &loaded.events;
+    let filtered = w.host.is_some() || w.from.is_some() || w.to.is_some();
+    // Without a filter every event, in order; with one, those of the hosts and time window.
+    let events: Box<dyn Iterator<Item = Event>> = if filtered {
+        let mut c = ev.cursor();
+        Box::new(
+            (0..ev.len())
+                .filter(|&i| ev.host(i).is_some_and(|h| w.host_ok(h)))
+                .filter_map(move |i| c.event(i))
+                .filter(|e| w.time_ok(e.time)),
+        )
+    } else {
+        Box::new(ev.iter())
+    };
     match a.format {
         EventsFormat::Jsonl => {
-            for e in loaded.events.iter() {
+            for e in events {
                 let line = serde_json::to_string(&event_json(&e))?;
                 out.write_all(crate::display::json_term(&line).as_bytes())?;
                 out.write_all(b"\n")?;
             }
         }
         EventsFormat::Table => {
-            writeln!(out, "{}", table(loaded.events.iter()))?;
+            writeln!(out, "{}", table(events, &w))?;
         }
     }
     out.flush()?;
@@ -112,12 +131,13 @@ fn pid_and_name(e: &Event) -> (String, String) {
     )
 }
 
-pub fn table(events: impl IntoIterator<Item = Event>) -> Table {
+/// The events table; times shown in `--tz` (UTC without it).
+pub fn table(events: impl IntoIterator<Item = Event>, w: &Window) -> Table {
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)
         .set_header(vec![
-            "time (UTC)",
+            if w.tz.is_some() { "time" } else { "time (UTC)" },
             "host",
             "event",
             "record",
@@ -129,7 +149,7 @@ pub fn table(events: impl IntoIterator<Item = Event>) -> Table {
         let e = &e;
         let (pid, name) = pid_and_name(e);
         t.add_row(vec![
-            e.time.iso(),
+            w.show(e.time),
             term(&e.host),
             source_label(e),
             e.record_id.to_string(),
@@ -174,8 +194,11 @@ pub fn summary(l: &Loaded) -> String {
     if let Some(f) = &l.spill_failure {
         let _ = writeln!(s, "warning: {} (those events were kept in memory)", term(f));
     }
-    for sk in &l.skipped {
+    for sk in l.skipped.iter().filter(|k| !k.unread) {
         let _ = writeln!(s, "skipped {}: {}", term(&sk.path), term(&sk.reason));
+    }
+    for sk in l.unread() {
+        let _ = writeln!(s, "NOT READ {}: {}", term(&sk.path), term(&sk.reason));
     }
     for i in &l.inputs {
         let st = &i.stats;
@@ -222,9 +245,10 @@ pub fn summary(l: &Loaded) -> String {
     }
     if l.incomplete() {
         let n = l.inputs.iter().filter(|i| i.stats.incomplete()).count();
+        let unread = l.unread().count();
         let _ = writeln!(
             s,
-            "INPUT INCOMPLETE: {n} file(s) could not be read completely (see above)"
+            "INPUT INCOMPLETE: {n} file(s) could not be read completely, {unread} path(s) not read at all (see above)"
         );
     }
     s

@@ -2,6 +2,7 @@
 
 pub mod dev;
 pub mod events;
+pub mod hosts;
 pub mod scan;
 pub mod tree;
 

@@ -23,10 +23,11 @@ pub enum ScanFormat {
     Jsonl,
 }
 
-/// Filters shared by `scan` and `timeline`.
+/// Filters shared by `scan`, `timeline` and `events`.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct Filters {
-    /// Only this host (case-insensitive).
+    /// Only this host: its full name or, when unambiguous, its short name (FS01 for
+    /// FS01.corp.example), ignoring case. A name matching no host is an error listing the hosts.
     #[arg(long)]
     pub host: Option<String>,
     /// Only from this time on (ISO-8601; a time without zone is UTC).
@@ -43,7 +44,10 @@ pub struct Filters {
 /// Parsed filters.
 #[derive(Debug, Clone, Default)]
 pub struct Window {
+    /// `--host` as given.
     pub host: Option<String>,
+    /// The host names `--host` selects (see [`Window::select_hosts`]).
+    pub hosts: Option<Vec<String>>,
     pub from: Option<Ts>,
     pub to: Option<Ts>,
     pub tz: Option<Zone>,
@@ -89,16 +93,29 @@ impl Window {
         };
         Ok(Window {
             host: f.host.clone(),
+            hosts: None,
             from,
             to,
             tz,
         })
     }
 
+    /// Decide which of the hosts in the evidence `--host` names (see [`super::hosts`]); a name
+    /// matching none is a usage error listing them.
+    pub fn select_hosts(&mut self, known: &[crate::event::Text]) -> Result<()> {
+        if let Some(h) = &self.host {
+            let known: Vec<&str> = known.iter().map(|k| &**k).collect();
+            let m = super::hosts::match_host(h, &known)?;
+            self.hosts = Some(m.into_iter().map(str::to_string).collect());
+        }
+        Ok(())
+    }
+
     pub fn host_ok(&self, h: &str) -> bool {
-        self.host
-            .as_deref()
-            .is_none_or(|w| h.eq_ignore_ascii_case(w))
+        match (&self.hosts, &self.host) {
+            (Some(v), _) => v.iter().any(|x| x == h),
+            (None, w) => w.as_deref().is_none_or(|w| h.eq_ignore_ascii_case(w)),
+        }
     }
 
     pub fn time_ok(&self, t: Ts) -> bool {
@@ -256,7 +273,18 @@ pub struct ScanResult {
 
 /// Run the whole pipeline; findings filtered by host and time window.
 pub fn scan_paths(paths: &[PathBuf], rules: Vec<LoadedRule>, w: &Window) -> Result<ScanResult> {
+    scan_paths_in(paths, rules, &mut w.clone())
+}
+
+/// [`scan_paths`], deciding which hosts `--host` names in `w` (a name matching none is a
+/// usage error).
+pub fn scan_paths_in(
+    paths: &[PathBuf],
+    rules: Vec<LoadedRule>,
+    w: &mut Window,
+) -> Result<ScanResult> {
     let loaded = load(paths)?;
+    w.select_hosts(loaded.events.hosts())?;
     let (graph, mut findings, runs) = detect::build_and_run(&rules, &loaded.events);
     findings.retain(|f| w.host_ok(&f.host) && w.time_ok(f.first_time) && w.time_ok(f.last_time));
     Ok(ScanResult {
@@ -270,7 +298,7 @@ pub fn scan_paths(paths: &[PathBuf], rules: Vec<LoadedRule>, w: &Window) -> Resu
 
 pub fn run(a: ScanArgs, quiet: bool, _threads: Option<usize>) -> Result<i32> {
     let started = report::manifest::now();
-    let w = Window::parse(&a.filters)?;
+    let mut w = Window::parse(&a.filters)?;
     let rules = select_rules(a.rules.as_deref(), &a.rule_ids)?;
     // The output directory is checked and created before the evidence is read; one this run
     // created is removed again (if still empty) when the scan fails.
@@ -279,9 +307,11 @@ pub fn run(a: ScanArgs, quiet: bool, _threads: Option<usize>) -> Result<i32> {
         .as_ref()
         .is_some_and(|d| d.symlink_metadata().is_err());
     if let Some(dir) = &a.output {
-        report::prepare_output_dir(dir, &a.inputs.paths, a.force).map_err(report_error)?;
+        let notes =
+            report::prepare_output_dir(dir, &a.inputs.paths, a.force).map_err(report_error)?;
+        print_notes(dir, &notes);
     }
-    let r = match scan_paths(&a.inputs.paths, rules, &w) {
+    let r = match scan_paths_in(&a.inputs.paths, rules, &mut w) {
         Ok(r) => r,
         Err(e) => {
             if let (true, Some(dir)) = (created, &a.output) {
@@ -304,6 +334,7 @@ pub fn run(a: ScanArgs, quiet: bool, _threads: Option<usize>) -> Result<i32> {
     }
     if let Some(dir) = &a.output {
         let written = write_reports(dir, &a, &w, &r, started)?;
+        print_notes(dir, &written.notes);
         if !quiet {
             eprintln!(
                 "wrote {} report file(s) to {}",
@@ -339,6 +370,18 @@ pub fn run(a: ScanArgs, quiet: bool, _threads: Option<usize>) -> Result<i32> {
     Ok(code)
 }
 
+/// Notes about the output directory, printed even with -q (a report set not swapped in whole,
+/// leftovers of interrupted runs).
+fn print_notes(dir: &std::path::Path, notes: &[String]) {
+    for n in notes {
+        eprintln!(
+            "dcomhunt: note: output {}: {}",
+            crate::display::path_text(dir),
+            term(n)
+        );
+    }
+}
+
 fn report_error(e: report::ReportError) -> anyhow::Error {
     if e.is_usage() {
         UsageError(e.to_string()).into()
@@ -363,6 +406,7 @@ fn write_reports(
         excel: a.excel,
         timesketch: a.timesketch,
         host: w.host.clone(),
+        host_matches: w.hosts.clone(),
         from: w.from,
         to: w.to,
         rules_dir: a.rules.as_ref().map(|p| p.to_string_lossy().into_owned()),
@@ -676,9 +720,9 @@ pub fn findings_text(r: &ScanResult, w: &Window) -> String {
 }
 
 pub fn timeline(a: TimelineArgs, quiet: bool) -> Result<i32> {
-    let w = Window::parse(&a.filters)?;
+    let mut w = Window::parse(&a.filters)?;
     let rules = select_rules(a.rules.as_deref(), &[])?;
-    let r = scan_paths(&a.inputs.paths, rules, &w)?;
+    let r = scan_paths_in(&a.inputs.paths, rules, &mut w)?;
     if !quiet {
         eprint!("{}", super::events::summary(&r.loaded));
     }

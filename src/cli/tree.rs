@@ -18,7 +18,8 @@ pub enum TreeFormat {
 pub struct TreeArgs {
     #[command(flatten)]
     pub inputs: Inputs,
-    /// Only this host (case-insensitive).
+    /// Only this host: its full name or, when unambiguous, its short name (FS01 for
+    /// FS01.corp.example), ignoring case. A name matching no host is an error listing the hosts.
     #[arg(long)]
     pub host: Option<String>,
     /// Only the subtree around processes matching this ProcessGuid, PID or image name, with
@@ -97,7 +98,14 @@ pub fn run(a: TreeArgs, quiet: bool) -> Result<i32> {
     // Each host is drawn as soon as its graph is built, and its graph let go: one host's
     // graph per worker is held at a time, not every host's. With --host, only that host's
     // graph is built.
-    let wanted = |h: &str| a.host.as_deref().is_none_or(|w| h.eq_ignore_ascii_case(w));
+    let hosts: Option<Vec<&str>> = match &a.host {
+        Some(h) => {
+            let known: Vec<&str> = loaded.events.hosts().iter().map(|k| &**k).collect();
+            Some(super::hosts::match_host(h, &known)?)
+        }
+        None => None,
+    };
+    let wanted = |h: &str| hosts.as_ref().is_none_or(|v| v.contains(&h));
     let (_, drawn) = Graph::build_hosts_with(&loaded.events, wanted, |g, _| {
         let out = g.single().map(|h| {
             Ok(HostTree {
@@ -110,17 +118,6 @@ pub fn run(a: TreeArgs, quiet: bool) -> Result<i32> {
     let mut drawn: Vec<HostTree> = drawn.into_iter().flatten().collect::<Result<_>>()?;
     // In host name order, as the hosts of a built graph.
     drawn.sort_by(|x, y| x.host.cmp(&y.host));
-    if let Some(h) = &a.host
-        && drawn.is_empty()
-    {
-        let mut known: Vec<&str> = loaded.events.hosts().iter().map(|k| &**k).collect();
-        known.sort_unstable();
-        return Err(UsageError(format!(
-            "no host named {h:?} in the input (hosts: {})",
-            known.join(", ")
-        ))
-        .into());
-    }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut any_match = a.process.is_none();
@@ -139,7 +136,9 @@ pub fn run(a: TreeArgs, quiet: bool) -> Result<i32> {
         }
     }
     if a.format == TreeFormat::Json {
-        serde_json::to_writer_pretty(&mut out, &json_hosts)?;
+        // Control and bidi characters of the evidence as `\uXXXX`: the same JSON value.
+        let text = serde_json::to_string_pretty(&json_hosts)?;
+        out.write_all(crate::display::json_term(&text).as_bytes())?;
         writeln!(out)?;
     }
     out.flush()?;

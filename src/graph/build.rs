@@ -335,6 +335,8 @@ impl HostGraph {
                     .as_deref()
                     .is_some_and(|id| id.starts_with("syn:"))
                     && let Some(ppid) = p.parent_pid
+                    // Sysmon says `?` when it did not know the parent: its PID alone is no link.
+                    && (p.parent_image.is_some() || !e.channel.contains("Sysmon"))
                 {
                     // 4688: the creator PID alive now (its image must match when logged).
                     let pname = p.parent_image.as_deref().map(basename);

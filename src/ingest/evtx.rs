@@ -75,7 +75,7 @@ pub fn read_with(
     display: &Arc<str>,
     mode: Mode,
 ) -> std::io::Result<(Vec<RawRecord>, ReadStats, PathCounts)> {
-    let file = File::open(path)?;
+    let file = crate::open::open_input(path)?;
     let size = file.metadata()?.len();
     let (batches, stats, paths) = if size <= WHOLE_FILE_MAX {
         let bytes = read_whole(file, size)?;
@@ -97,7 +97,7 @@ pub fn read_hashed_with<T: Send>(
     display: &Arc<str>,
     map: &(dyn Fn(Vec<RawRecord>) -> T + Sync),
 ) -> std::io::Result<(Vec<T>, ReadStats, (u64, String))> {
-    let file = File::open(path)?;
+    let file = crate::open::open_input(path)?;
     let size = file.metadata()?.len();
     let mut rest = file.try_clone()?;
     let state = Arc::new(std::sync::Mutex::new(HashState::default()));

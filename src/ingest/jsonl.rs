@@ -13,7 +13,6 @@ use crate::record::{Damage, Provenance, RawRecord, ReadStats, wanted_event_id};
 use crate::time::Ts;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
-use std::fs::File;
 use std::io::{self, BufRead, Read};
 use std::path::Path;
 use std::sync::Arc;
@@ -36,7 +35,7 @@ pub fn read(
     display: &Arc<str>,
     flavor: Flavor,
 ) -> io::Result<(Vec<RawRecord>, ReadStats)> {
-    let file = File::open(path)?;
+    let file = crate::open::open_input(path)?;
     Ok(read_from(file, display, flavor, &wanted_event_id))
 }
 

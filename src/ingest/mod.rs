@@ -89,7 +89,7 @@ pub fn sniff(head: &[u8]) -> Option<Format> {
 
 /// Sniff a file on disk.
 pub fn sniff_path(path: &Path) -> std::io::Result<Option<Format>> {
-    let mut f = std::fs::File::open(path)?;
+    let mut f = crate::open::open_input(path)?;
     let mut head = vec![0u8; SNIFF_LEN];
     let mut n = 0;
     while n < head.len() {

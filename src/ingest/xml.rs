@@ -14,7 +14,6 @@ use crate::time::Ts;
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
 use std::borrow::Cow;
-use std::fs::File;
 use std::io::{self, BufRead, Read};
 use std::path::Path;
 use std::sync::Arc;
@@ -258,7 +257,7 @@ impl<R: Read> BufRead for TextSource<R> {
 
 /// Read one XML export file.
 pub fn read(path: &Path, display: &Arc<str>) -> io::Result<(Vec<RawRecord>, ReadStats)> {
-    let file = File::open(path)?;
+    let file = crate::open::open_input(path)?;
     Ok(read_from(file, display, &wanted_event_id))
 }
 

@@ -45,6 +45,12 @@ pub struct Run {
 #[derive(Serialize)]
 pub struct InputEntry<'a> {
     pub path: &'a str,
+    /// The path's bytes in hex, when `path` (escaped text) does not show them plainly.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path_hex: Option<&'a str>,
+    /// Found under a name starting with `.`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub hidden: bool,
     pub format: &'static str,
     pub size: u64,
     pub sha256: &'a str,
@@ -76,6 +82,11 @@ pub struct Totals {
     pub inputs: usize,
     pub inputs_incomplete: usize,
     pub skipped: usize,
+    /// Skipped paths that may hold evidence and could not be read (`"unread": true`).
+    pub unread: usize,
+    /// Every input read completely and nothing that may hold evidence left unread: the run's
+    /// verdict rests on all the evidence found (exit code 0 or 3, not 4 or 5).
+    pub complete: bool,
     pub records_read: u64,
     pub events_kept: usize,
     pub timeline_rows: u64,
@@ -111,6 +122,8 @@ pub fn write(
         .iter()
         .map(|i| InputEntry {
             path: &i.input.display,
+            path_hex: i.input.path_hex.as_deref(),
+            hidden: i.input.hidden,
             format: i.input.format.as_str(),
             size: i.input.size,
             sha256: &i.input.sha256,
@@ -165,6 +178,8 @@ pub fn write(
             inputs: l.inputs.len(),
             inputs_incomplete: l.inputs.iter().filter(|i| i.stats.incomplete()).count(),
             skipped: l.skipped.len(),
+            unread: l.unread().count(),
+            complete: !l.incomplete(),
             records_read: l.inputs.iter().map(|i| i.stats.records_read).sum(),
             events_kept: l.events.len(),
             timeline_rows: count("timeline"),
@@ -176,8 +191,10 @@ pub fn write(
     };
     let mut f = AtomicFile::create(dir, "manifest.json")?;
     let path = dir.join("manifest.json");
-    let mut bytes = serde_json::to_vec_pretty(&m)
+    // Control and bidi characters (in paths, host names, rule names) as `\uXXXX`.
+    let text = serde_json::to_string_pretty(&m)
         .map_err(|e| ReportError::io(&path, std::io::Error::other(e)))?;
+    let mut bytes = crate::display::json_term(&text).into_bytes();
     bytes.push(b'\n');
     f.write_all(&bytes).map_err(|e| ReportError::io(&path, e))?;
     f.finish()

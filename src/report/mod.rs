@@ -2,8 +2,9 @@
 //! JSON lines), optionally `timesketch`, and `manifest.json`. Columns and formats are documented
 //! in `docs/csv.md`.
 //!
-//! Every file is written to a temporary name in DIR and renamed once complete; `manifest.json`
-//! is renamed last, so a manifest means the set is complete. The content depends only on the
+//! The set is written into a temporary directory beside DIR and swapped into place as a whole
+//! (see [`swap`]); inside it, every file is written to a temporary name and renamed once
+//! complete, `manifest.json` last, so a manifest means the set is complete. The content depends only on the
 //! inputs and options (never on thread count or argument order), except the manifest's `run`
 //! object (command line, start and end time, thread count).
 
@@ -13,6 +14,7 @@ pub mod csv_rows;
 pub mod excel;
 pub mod manifest;
 pub mod outdir;
+pub mod swap;
 pub mod table;
 pub mod timesketch;
 
@@ -92,8 +94,10 @@ pub struct ReportOptions {
     pub excel: bool,
     /// Also write `timesketch.csv` / `.jsonl`.
     pub timesketch: bool,
-    /// Filters as parsed (UTC), recorded in the manifest.
+    /// Filters as parsed (UTC), recorded in the manifest: `--host` as given, and the host
+    /// names it selected.
     pub host: Option<String>,
+    pub host_matches: Option<Vec<String>>,
     pub from: Option<Ts>,
     pub to: Option<Ts>,
     /// `--rules DIR` as given.
@@ -191,11 +195,47 @@ pub struct Written {
     pub files: Vec<PathBuf>,
     /// Cells cut in `--excel` mode.
     pub truncated_cells: u64,
+    /// What the examiner should know about how the set was put in place (temporary files of
+    /// interrupted runs removed, a set written in place).
+    pub notes: Vec<String>,
 }
 
 /// Write all reports into `dir` (created if missing; checked beforehand with
-/// [`check_output_dir`]).
+/// [`check_output_dir`]) as one unit: the set is written beside `dir` and swapped in, so that
+/// `dir` holds either the complete new set or the untouched old one. Where no directory can be
+/// created beside `dir`, the files are written into it one by one (each still atomic), and a
+/// note says so.
 pub fn write_reports(
+    dir: &Path,
+    input: &ReportInput<'_>,
+    opts: &ReportOptions,
+) -> Result<Written, ReportError> {
+    let staging = match swap::Staging::begin(dir) {
+        Ok(s) => s,
+        Err(e) => {
+            let swept = swap::sweep_tmp_files(dir, KNOWN_FILES);
+            let mut w = write_set(dir, input, opts)?;
+            w.notes.extend(swept);
+            w.notes.push(format!(
+                "reports written into the directory file by file, not swapped in as one set: {e}"
+            ));
+            return Ok(w);
+        }
+    };
+    let mut w = write_set(staging.path(), input, opts)?;
+    w.files = w
+        .files
+        .iter()
+        .filter_map(|f| f.file_name())
+        .map(|n| dir.join(n))
+        .collect();
+    w.notes.append(&mut staging.notes.clone());
+    staging.commit(|name| KNOWN_FILES.contains(&name))?;
+    Ok(w)
+}
+
+/// Write all reports into `dir`, each file atomically, `manifest.json` last.
+fn write_set(
     dir: &Path,
     input: &ReportInput<'_>,
     opts: &ReportOptions,
@@ -252,6 +292,7 @@ pub fn write_reports(
     Ok(Written {
         files,
         truncated_cells: truncated,
+        notes: Vec::new(),
     })
 }
 

@@ -69,14 +69,25 @@ fn walked_dir(arg: &Path) -> PathBuf {
     }
 }
 
-/// [`check_output_dir`], then create the directory and make sure a file can be created in it,
-/// so that an unusable output directory is reported before any evidence is read.
-pub fn prepare_output_dir(dir: &Path, inputs: &[PathBuf], force: bool) -> Result<(), ReportError> {
+/// [`check_output_dir`], then create the directory and make sure a file can be created in it
+/// (and where possible a directory beside it), so that an unusable output directory is reported
+/// before any evidence is read. Returns notes for the examiner: temporary directories of interrupted runs
+/// that were removed.
+pub fn prepare_output_dir(
+    dir: &Path,
+    inputs: &[PathBuf],
+    force: bool,
+) -> Result<Vec<String>, ReportError> {
     check_output_dir(dir, inputs, force)?;
     std::fs::create_dir_all(dir).map_err(|e| ReportError::io(dir, e))?;
     let probe = super::atomic::AtomicFile::create(dir, "write-probe")?;
     drop(probe); // removes its temporary file
-    Ok(())
+    // Removes earlier runs' leftovers; the staging directory itself goes again when dropped.
+    // Where no staging directory can be made, the reports are written into DIR file by file
+    // and the report stage says so.
+    Ok(super::swap::Staging::begin(dir)
+        .map(|s| s.notes.clone())
+        .unwrap_or_default())
 }
 
 /// Canonical form of a path that may not exist yet.

@@ -164,7 +164,7 @@ impl Encoder {
                     Cell::Null => line.extend_from_slice(b"null"),
                     Cell::UInt(v) => line.extend_from_slice(self.num.format(*v).as_bytes()),
                     Cell::Int(v) => line.extend_from_slice(self.num.format(*v).as_bytes()),
-                    Cell::Str(s) => serde_json::to_writer(&mut *line, s.as_ref())
+                    Cell::Str(s) => crate::display::write_json_str(line, s.as_ref())
                         .map_err(|e| ReportError::Internal(format!("JSON string: {e}")))?,
                 }
             }

@@ -107,6 +107,8 @@ pub struct EventStore {
     spill: Option<Arc<SpillFile>>,
     /// Input files whose clock is coarser than 100 ns → its resolution in 100 ns ticks.
     clocks: HashMap<Text, i64, foldhash::fast::RandomState>,
+    /// Each file's identity by content (see [`Self::set_file_keys`]).
+    file_keys: HashMap<Text, Text>,
 }
 
 /// The first failure of this process to read the spill file back (events then missing).
@@ -277,6 +279,7 @@ impl EventStore {
             addrs,
             spill: file,
             clocks: HashMap::default(),
+            file_keys: HashMap::default(),
         }
     }
 
@@ -291,6 +294,17 @@ impl EventStore {
     /// The resolution of the clock of `file`'s events, in 100 ns ticks (1: 100 ns).
     pub fn clock_resolution(&self, file: &str) -> i64 {
         self.clocks.get(file).copied().unwrap_or(1)
+    }
+
+    /// Name each input file by its content (its SHA-256), for what must not depend on how a
+    /// path was spelled (finding ids). Keys by the file's shown path.
+    pub fn set_file_keys(&mut self, keys: HashMap<Text, Text>) {
+        self.file_keys = keys;
+    }
+
+    /// A file's identity by content when known ([`Self::set_file_keys`]), else its path.
+    pub fn file_key<'a>(&'a self, file: &'a str) -> &'a str {
+        self.file_keys.get(file).map_or(file, |k| &**k)
     }
 
     /// A store of the given events, all in memory (tests, benches, and callers that build
