@@ -1,11 +1,11 @@
 //! `dcomhunt events`: the normalized events, as a table or JSON lines, plus a read summary.
 
-use super::{Inputs, exit};
+use super::grid::{Col, Grid};
+use super::{Inputs, Ui, exit};
 use crate::display::{clip, or_unknown, term};
 use crate::event::{Event, Kind, basename};
 use crate::pipeline::{Loaded, load};
 use anyhow::Result;
-use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 use std::collections::BTreeMap;
 use std::io::Write;
 
@@ -24,9 +24,9 @@ pub struct EventsArgs {
     pub format: EventsFormat,
 }
 
-pub fn run(a: EventsArgs, quiet: bool) -> Result<i32> {
+pub fn run(a: EventsArgs, ui: &Ui) -> Result<i32> {
     let loaded = load(&a.inputs.paths)?;
-    if !quiet {
+    if !ui.quiet {
         eprint!("{}", summary(&loaded));
     }
     let stdout = std::io::stdout();
@@ -40,7 +40,7 @@ pub fn run(a: EventsArgs, quiet: bool) -> Result<i32> {
             }
         }
         EventsFormat::Table => {
-            writeln!(out, "{}", table(loaded.events.iter()))?;
+            write!(out, "{}", table(loaded.events.iter()).render(ui.width))?;
         }
     }
     out.flush()?;
@@ -112,23 +112,21 @@ fn pid_and_name(e: &Event) -> (String, String) {
     )
 }
 
-pub fn table(events: impl IntoIterator<Item = Event>) -> Table {
-    let mut t = Table::new();
-    t.load_preset(UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(vec![
-            "time (UTC)",
-            "host",
-            "event",
-            "record",
-            "pid",
-            "process",
-            "details",
-        ]);
+/// The events as a terminal table.
+pub fn table(events: impl IntoIterator<Item = Event>) -> Grid {
+    let mut t = Grid::new(&[
+        Col::keep("time (UTC)"),
+        Col::moves("host"),
+        Col::keep("event"),
+        Col::keep("record"),
+        Col::keep("pid"),
+        Col::text("process", 12),
+        Col::text("details", 24),
+    ]);
     for e in events {
         let e = &e;
         let (pid, name) = pid_and_name(e);
-        t.add_row(vec![
+        t.row(vec![
             e.time.iso(),
             term(&e.host),
             source_label(e),

@@ -2,6 +2,7 @@
 
 pub mod dev;
 pub mod events;
+pub mod grid;
 pub mod scan;
 pub mod tree;
 
@@ -50,6 +51,10 @@ pub struct Cli {
     /// No progress bar and no summary on stderr (errors still print).
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,
+    /// Tables and trees in full, one line per row, even on a terminal (as when stdout is not a
+    /// terminal). By default they are fitted to the terminal's width.
+    #[arg(long, global = true)]
+    pub wide: bool,
     /// Keep up to this many MiB of encoded events in memory; the rest go to an anonymous
     /// temporary file in TMPDIR, removed when the run ends (0: all of them). Output is
     /// identical for any value.
@@ -106,12 +111,16 @@ pub fn main() -> i32 {
     let quiet = cli.quiet;
     crate::pipeline::set_progress(!quiet);
     crate::pipeline::set_spill_mib(cli.spill_mib);
+    let ui = Ui {
+        quiet,
+        width: out_width(cli.wide),
+    };
     let r = match cli.command {
-        Command::Events(a) => events::run(a, quiet),
-        Command::Tree(a) => tree::run(a, quiet),
-        Command::Scan(a) => scan::run(a, quiet, cli.threads),
-        Command::Timeline(a) => scan::timeline(a, quiet),
-        Command::Rules(c) => scan::rules(c),
+        Command::Events(a) => events::run(a, &ui),
+        Command::Tree(a) => tree::run(a, &ui),
+        Command::Scan(a) => scan::run(a, &ui, cli.threads),
+        Command::Timeline(a) => scan::timeline(a, &ui),
+        Command::Rules(c) => scan::rules(c, &ui),
         Command::Dev(a) => dev::run(a),
     };
     // Events that could not be read back from the spill file are missing from what was
@@ -141,6 +150,39 @@ pub fn main() -> i32 {
                 exit::ERROR
             }
         }
+    }
+}
+
+/// How the commands talk to the examiner.
+#[derive(Debug, Clone, Default)]
+pub struct Ui {
+    /// `-q`: no summary and no progress on stderr.
+    pub quiet: bool,
+    /// The width tables and trees are fitted to; `None`: full lines (stdout is not a terminal,
+    /// or `--wide`).
+    pub width: Option<usize>,
+}
+
+/// The terminal width stdout is shown in, unless `wide`; `None` when stdout is not a terminal.
+fn out_width(wide: bool) -> Option<usize> {
+    if wide {
+        return None;
+    }
+    use std::io::IsTerminal;
+    let out = std::io::stdout();
+    if !out.is_terminal() {
+        return None;
+    }
+    #[cfg(unix)]
+    {
+        rustix::termios::tcgetwinsize(&out)
+            .ok()
+            .map(|w| usize::from(w.ws_col))
+            .filter(|&c| c >= 20)
+    }
+    #[cfg(not(unix))]
+    {
+        None
     }
 }
 

@@ -1,6 +1,7 @@
 //! `dcomhunt scan`, `timeline` and `rules`: run the rules and show what they found.
 
-use super::{Inputs, UsageError, exit};
+use super::grid::{Col, Grid, tree_line, wrap};
+use super::{Inputs, Ui, UsageError, exit};
 use crate::detect::{self, Finding};
 use crate::display::{clip, term};
 use crate::eql::rulefile::{LoadedRule, load_file};
@@ -12,7 +13,6 @@ use crate::report::{self, ReportFormat, ReportInput, ReportOptions, RunInfo, Sel
 use crate::store::EventStore;
 use crate::time::{Ts, fmt_rel};
 use anyhow::Result;
-use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::PathBuf;
@@ -268,7 +268,8 @@ pub fn scan_paths(paths: &[PathBuf], rules: Vec<LoadedRule>, w: &Window) -> Resu
     })
 }
 
-pub fn run(a: ScanArgs, quiet: bool, _threads: Option<usize>) -> Result<i32> {
+pub fn run(a: ScanArgs, ui: &Ui, _threads: Option<usize>) -> Result<i32> {
+    let quiet = ui.quiet;
     let started = report::manifest::now();
     let w = Window::parse(&a.filters)?;
     let rules = select_rules(a.rules.as_deref(), &a.rule_ids)?;
@@ -328,7 +329,7 @@ pub fn run(a: ScanArgs, quiet: bool, _threads: Option<usize>) -> Result<i32> {
                 out.write_all(b"\n")?;
             }
         }
-        ScanFormat::Table => write!(out, "{}", findings_text(&r, &w))?,
+        ScanFormat::Table => write!(out, "{}", findings_text(&r, &w, ui.width))?,
     }
     out.flush()?;
     let code = exit::of(!r.findings.is_empty(), r.loaded.incomplete());
@@ -551,13 +552,16 @@ pub fn nearest_context(f: &Finding, r: &ScanResult, max: usize) -> (Vec<usize>, 
     (shown, left_out)
 }
 
-pub fn findings_table(fs: &[Finding], r: &ScanResult, w: &Window) -> Table {
-    let mut t = Table::new();
-    t.load_preset(UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(vec![
-            "severity", "rule", "host", "time", "remote", "process",
-        ]);
+/// The findings as a terminal table.
+pub fn findings_table(fs: &[Finding], r: &ScanResult, w: &Window) -> Grid {
+    let mut t = Grid::new(&[
+        Col::keep("severity"),
+        Col::text("rule", 16),
+        Col::moves("host"),
+        Col::keep("time"),
+        Col::keep("remote"),
+        Col::text("process", 16),
+    ]);
     for f in fs {
         let key = f
             .key_node
@@ -570,7 +574,7 @@ pub fn findings_table(fs: &[Finding], r: &ScanResult, w: &Window) -> Table {
                 )
             })
             .unwrap_or_default();
-        t.add_row(vec![
+        t.row(vec![
             f.severity.clone(),
             term(&f.rule_name),
             term(&f.host),
@@ -582,7 +586,9 @@ pub fn findings_table(fs: &[Finding], r: &ScanResult, w: &Window) -> Table {
     t
 }
 
-pub fn findings_text(r: &ScanResult, w: &Window) -> String {
+/// The terminal view of a scan: the findings table, then each finding's timeline and process
+/// tree; fitted to `width` columns (`None`: full lines).
+pub fn findings_text(r: &ScanResult, w: &Window, width: Option<usize>) -> String {
     use std::fmt::Write as _;
     let mut s = String::new();
     if r.findings.is_empty() {
@@ -594,35 +600,34 @@ pub fn findings_text(r: &ScanResult, w: &Window) -> String {
         );
         return s;
     }
-    let _ = writeln!(
+    let _ = write!(
         s,
         "{} finding(s):\n{}",
         r.findings.len(),
-        findings_table(&r.findings, r, w)
+        findings_table(&r.findings, r, w).render(width)
     );
     let ev = &r.loaded.events;
     for (n, f) in r.findings.iter().enumerate() {
-        let _ = writeln!(
-            s,
-            "\n[{}] {} — {} on {} (finding {})",
+        let head = format!(
+            "[{}] {} — {} on {} (finding {})",
             n + 1,
             f.severity.to_uppercase(),
             term(&f.rule_name),
             term(&f.host),
             f.id
         );
-        let _ = writeln!(
-            s,
-            "    rule {}  ATT&CK {}",
-            f.rule_id,
-            f.techniques.join(", ")
-        );
-        let mut t = Table::new();
-        t.load_preset(UTF8_FULL_CONDENSED)
-            .set_content_arrangement(ContentArrangement::Dynamic)
-            .set_header(vec![
-                "", "rel", "time", "event", "record", "file", "details",
-            ]);
+        let _ = writeln!(s, "\n{}", wrap(&head, width));
+        let rule = format!("    rule {}  ATT&CK {}", f.rule_id, f.techniques.join(", "));
+        let _ = writeln!(s, "{}", wrap(&rule, width));
+        let mut t = Grid::new(&[
+            Col::keep(""),
+            Col::keep("rel"),
+            Col::keep("time"),
+            Col::keep("event"),
+            Col::keep("record"),
+            Col::path("file", 24),
+            Col::text("details", 24),
+        ]);
         let base = f.first_time;
         let mut c = ev.cursor();
         let (shown, left_out) = nearest_context(f, r, CONTEXT_ROWS);
@@ -635,7 +640,7 @@ pub fn findings_text(r: &ScanResult, w: &Window) -> String {
                 .position(|&x| x == i)
                 .map(|k| format!("#{}", k + 1))
                 .unwrap_or_default();
-            t.add_row(vec![
+            t.row(vec![
                 stage,
                 fmt_rel(e.time.ticks_since(base)),
                 w.show(e.time),
@@ -645,12 +650,12 @@ pub fn findings_text(r: &ScanResult, w: &Window) -> String {
                 term(&clip(&super::events::details(e), 300)),
             ]);
         }
-        let _ = writeln!(s, "{t}");
+        s.push_str(&t.render(width));
         if left_out > 0 {
-            let _ = writeln!(
-                s,
+            let more = format!(
                 "    … {left_out} more record(s) of the processes involved, further from the matched events, not shown here: `scan -o DIR` lists every one in evidence.csv"
             );
+            let _ = writeln!(s, "{}", wrap(&more, width));
         }
         if let (Some(k), Some(h)) = (f.key_node, r.graph.host(&f.host)) {
             let tree = text(
@@ -661,14 +666,15 @@ pub fn findings_text(r: &ScanResult, w: &Window) -> String {
                 },
             );
             for line in tree.lines().skip(1) {
-                let _ = writeln!(s, "    {line}");
+                let _ = writeln!(s, "{}", tree_line(&format!("    {line}"), width));
             }
         }
     }
     s
 }
 
-pub fn timeline(a: TimelineArgs, quiet: bool) -> Result<i32> {
+pub fn timeline(a: TimelineArgs, ui: &Ui) -> Result<i32> {
+    let quiet = ui.quiet;
     let w = Window::parse(&a.filters)?;
     let rules = select_rules(a.rules.as_deref(), &[])?;
     let r = scan_paths(&a.inputs.paths, rules, &w)?;
@@ -699,15 +705,18 @@ pub fn timeline(a: TimelineArgs, quiet: bool) -> Result<i32> {
     let mut c = ev.cursor();
     for (h, idx) in by_host {
         writeln!(out, "{}", term(h))?;
-        let mut t = Table::new();
-        t.load_preset(UTF8_FULL_CONDENSED)
-            .set_content_arrangement(ContentArrangement::Dynamic)
-            .set_header(vec!["time", "event", "record", "details", "finding"]);
+        let mut t = Grid::new(&[
+            Col::keep("time"),
+            Col::keep("event"),
+            Col::keep("record"),
+            Col::text("details", 24),
+            Col::text("finding", 24),
+        ]);
         for i in idx {
             let Some(e) = c.event(i) else { continue };
             let e: &Event = &e;
             let m = marks.get(&i).map(|v| v.join("; ")).unwrap_or_default();
-            t.add_row(vec![
+            t.row(vec![
                 w.show(e.time),
                 super::events::source_label(e),
                 e.record_id.to_string(),
@@ -719,24 +728,26 @@ pub fn timeline(a: TimelineArgs, quiet: bool) -> Result<i32> {
                 },
             ]);
         }
-        writeln!(out, "{t}")?;
+        write!(out, "{}", t.render(ui.width))?;
     }
     out.flush()?;
     Ok(exit::of(!r.findings.is_empty(), r.loaded.incomplete()))
 }
 
-pub fn rules(c: RulesCmd) -> Result<i32> {
+pub fn rules(c: RulesCmd, ui: &Ui) -> Result<i32> {
     match c {
         RulesCmd::List { rules } => {
             let all = detect::load_rules(rules.as_deref())?;
-            let mut t = Table::new();
-            t.load_preset(UTF8_FULL_CONDENSED)
-                .set_content_arrangement(ContentArrangement::Dynamic)
-                .set_header(vec![
-                    "rule_id", "name", "severity", "risk", "ATT&CK", "file",
-                ]);
+            let mut t = Grid::new(&[
+                Col::keep("rule_id"),
+                Col::text("name", 16),
+                Col::keep("severity"),
+                Col::keep("risk"),
+                Col::moves("ATT&CK"),
+                Col::path("file", 12),
+            ]);
             for r in &all {
-                t.add_row(vec![
+                t.row(vec![
                     r.rule.rule_id.clone(),
                     r.rule.name.clone(),
                     r.rule.severity.clone(),
@@ -745,7 +756,7 @@ pub fn rules(c: RulesCmd) -> Result<i32> {
                     r.path.display().to_string(),
                 ]);
             }
-            println!("{t}");
+            print!("{}", t.render(ui.width));
             Ok(exit::OK)
         }
         RulesCmd::Check { files, rules } => {

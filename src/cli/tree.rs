@@ -1,6 +1,6 @@
 //! `dcomhunt tree`: each host's process tree with its network connections.
 
-use super::{Inputs, UsageError, exit};
+use super::{Inputs, Ui, UsageError, exit};
 use crate::graph::render::{TreeOpts, focus_keep, json, text};
 use crate::graph::{Graph, HostGraph, Keep};
 use crate::pipeline::load;
@@ -89,9 +89,9 @@ fn draw(h: &HostGraph, a: &TreeArgs, events: &crate::store::EventStore) -> Resul
     }))
 }
 
-pub fn run(a: TreeArgs, quiet: bool) -> Result<i32> {
+pub fn run(a: TreeArgs, ui: &Ui) -> Result<i32> {
     let loaded = load(&a.inputs.paths)?;
-    if !quiet {
+    if !ui.quiet {
         eprint!("{}", super::events::summary(&loaded));
     }
     // Each host is drawn as soon as its graph is built, and its graph let go: one host's
@@ -130,7 +130,9 @@ pub fn run(a: TreeArgs, quiet: bool) -> Result<i32> {
             None => {}
             Some(Drawn::Text(t)) => {
                 any_match = true;
-                write!(out, "{t}")?;
+                for line in t.lines() {
+                    writeln!(out, "{}", super::grid::tree_line(line, ui.width))?;
+                }
             }
             Some(Drawn::Json(v)) => {
                 any_match = true;
