@@ -4,9 +4,8 @@ use super::grid::{Col, Grid};
 use super::{Inputs, Ui, exit};
 use crate::display::{clip, or_unknown, term};
 use crate::event::{Event, Kind, basename};
-use crate::pipeline::{Loaded, load};
+use crate::pipeline::load;
 use anyhow::Result;
-use std::collections::BTreeMap;
 use std::io::Write;
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,9 +25,7 @@ pub struct EventsArgs {
 
 pub fn run(a: EventsArgs, ui: &Ui) -> Result<i32> {
     let loaded = load(&a.inputs.paths)?;
-    if !ui.quiet {
-        eprint!("{}", summary(&loaded));
-    }
+    eprint!("{}", a.inputs.summary(&loaded, ui));
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     match a.format {
@@ -137,93 +134,4 @@ pub fn table(events: impl IntoIterator<Item = Event>) -> Grid {
         ]);
     }
     t
-}
-
-/// The stderr summary: files, records, kept events per (channel, id), damage.
-pub fn summary(l: &Loaded) -> String {
-    use std::fmt::Write as _;
-    let mut s = String::new();
-    let records: u64 = l.inputs.iter().map(|i| i.stats.records_read).sum();
-    let mut kept: BTreeMap<&str, u64> = BTreeMap::new();
-    for i in &l.inputs {
-        for (k, v) in &i.kept {
-            *kept.entry(k.as_str()).or_default() += v;
-        }
-    }
-    let bytes: u64 = l.inputs.iter().map(|i| i.input.size).sum();
-    let _ = writeln!(
-        s,
-        "read {} file(s), {} bytes, {} records; kept {} events",
-        l.inputs.len(),
-        bytes,
-        records,
-        l.events.len()
-    );
-    for (k, v) in &kept {
-        let _ = writeln!(s, "  {v:>8}  {}", term(k));
-    }
-    if l.spilled > 0 {
-        let _ = writeln!(
-            s,
-            "kept events beyond --spill-mib: {:.1} MiB in a temporary file",
-            l.spilled as f64 / (1 << 20) as f64
-        );
-    }
-    if let Some(f) = &l.spill_failure {
-        let _ = writeln!(s, "warning: {} (those events were kept in memory)", term(f));
-    }
-    for sk in &l.skipped {
-        let _ = writeln!(s, "skipped {}: {}", term(&sk.path), term(&sk.reason));
-    }
-    for i in &l.inputs {
-        let st = &i.stats;
-        if !st.incomplete() && !st.dirty && st.notes.is_empty() {
-            continue;
-        }
-        let mut flags = Vec::new();
-        if st.truncated {
-            flags.push("TRUNCATED");
-        }
-        if st.dirty {
-            flags.push("dirty (not closed cleanly)");
-        }
-        if !st.damage.is_empty() {
-            flags.push("DAMAGED");
-        }
-        let _ = writeln!(
-            s,
-            "{}: {} ({} records read)",
-            term(&i.input.display),
-            if flags.is_empty() {
-                "note".to_string()
-            } else {
-                flags.join(", ")
-            },
-            st.records_read
-        );
-        for n in &st.notes {
-            let _ = writeln!(s, "    {}", term(n));
-        }
-        for d in &st.damage {
-            let mut at = Vec::new();
-            if let Some(c) = d.chunk {
-                at.push(format!("chunk {c}"));
-            }
-            if let Some(o) = d.offset {
-                at.push(format!("offset {o:#x}"));
-            }
-            if let Some(l) = d.line {
-                at.push(format!("line {l}"));
-            }
-            let _ = writeln!(s, "    {}: {}", at.join(", "), term(&d.reason));
-        }
-    }
-    if l.incomplete() {
-        let n = l.inputs.iter().filter(|i| i.stats.incomplete()).count();
-        let _ = writeln!(
-            s,
-            "INPUT INCOMPLETE: {n} file(s) could not be read completely (see above)"
-        );
-    }
-    s
 }

@@ -4,6 +4,7 @@ pub mod dev;
 pub mod events;
 pub mod grid;
 pub mod scan;
+pub mod summary;
 pub mod tree;
 
 use clap::{Parser, Subcommand};
@@ -197,4 +198,22 @@ pub struct Inputs {
     /// Files, directories (walked recursively) or globs; recognized by content.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+    /// List every skipped file (not an event log, not a regular file…) by name; by default
+    /// they are counted by kind. Unreadable files, and skipped files named .evtx or lying in a
+    /// winevt/Logs folder, are always listed.
+    #[arg(long)]
+    pub list_skipped: bool,
+}
+
+impl Inputs {
+    /// The stderr summary of a read, as `ui` and `--list-skipped` ask.
+    pub fn summary(&self, l: &crate::pipeline::Loaded, ui: &Ui) -> String {
+        summary::summary(
+            l,
+            summary::SummaryOpts {
+                quiet: ui.quiet,
+                list_skipped: self.list_skipped,
+            },
+        )
+    }
 }

@@ -269,7 +269,6 @@ pub fn scan_paths(paths: &[PathBuf], rules: Vec<LoadedRule>, w: &Window) -> Resu
 }
 
 pub fn run(a: ScanArgs, ui: &Ui, _threads: Option<usize>) -> Result<i32> {
-    let quiet = ui.quiet;
     let started = report::manifest::now();
     let w = Window::parse(&a.filters)?;
     let rules = select_rules(a.rules.as_deref(), &a.rule_ids)?;
@@ -291,9 +290,7 @@ pub fn run(a: ScanArgs, ui: &Ui, _threads: Option<usize>) -> Result<i32> {
             return Err(e);
         }
     };
-    if !quiet {
-        eprint!("{}", super::events::summary(&r.loaded));
-    }
+    eprint!("{}", a.inputs.summary(&r.loaded, ui));
     // Printed even with -q: findings may have been missed.
     for run in r.runs.iter().filter(|x| x.evicted > 0) {
         eprintln!(
@@ -305,7 +302,7 @@ pub fn run(a: ScanArgs, ui: &Ui, _threads: Option<usize>) -> Result<i32> {
     }
     if let Some(dir) = &a.output {
         let written = write_reports(dir, &a, &w, &r, started)?;
-        if !quiet {
+        if !ui.quiet {
             eprintln!(
                 "wrote {} report file(s) to {}",
                 written.files.len(),
@@ -674,13 +671,10 @@ pub fn findings_text(r: &ScanResult, w: &Window, width: Option<usize>) -> String
 }
 
 pub fn timeline(a: TimelineArgs, ui: &Ui) -> Result<i32> {
-    let quiet = ui.quiet;
     let w = Window::parse(&a.filters)?;
     let rules = select_rules(a.rules.as_deref(), &[])?;
     let r = scan_paths(&a.inputs.paths, rules, &w)?;
-    if !quiet {
-        eprint!("{}", super::events::summary(&r.loaded));
-    }
+    eprint!("{}", a.inputs.summary(&r.loaded, ui));
     let mut marks: BTreeMap<usize, Vec<String>> = BTreeMap::new();
     for f in &r.findings {
         for (k, &i) in f.events.iter().enumerate() {

@@ -91,9 +91,7 @@ fn draw(h: &HostGraph, a: &TreeArgs, events: &crate::store::EventStore) -> Resul
 
 pub fn run(a: TreeArgs, ui: &Ui) -> Result<i32> {
     let loaded = load(&a.inputs.paths)?;
-    if !ui.quiet {
-        eprint!("{}", super::events::summary(&loaded));
-    }
+    eprint!("{}", a.inputs.summary(&loaded, ui));
     // Each host is drawn as soon as its graph is built, and its graph let go: one host's
     // graph per worker is held at a time, not every host's. With --host, only that host's
     // graph is built.
