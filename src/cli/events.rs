@@ -4,7 +4,7 @@ use super::grid::{Col, Grid};
 use super::{Inputs, Ui, exit};
 use crate::display::{clip, or_unknown, term};
 use crate::event::{Event, Kind, basename};
-use crate::pipeline::load;
+use crate::pipeline::load_with;
 use anyhow::Result;
 use std::io::Write;
 
@@ -24,7 +24,9 @@ pub struct EventsArgs {
 }
 
 pub fn run(a: EventsArgs, ui: &Ui) -> Result<i32> {
-    let loaded = load(&a.inputs.paths)?;
+    let bar = super::progress::Bar::new(ui);
+    let loaded = load_with(&a.inputs.paths, &bar)?;
+    bar.clear();
     eprint!("{}", a.inputs.summary(&loaded, ui));
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());

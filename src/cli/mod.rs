@@ -3,6 +3,7 @@
 pub mod dev;
 pub mod events;
 pub mod grid;
+pub mod progress;
 pub mod scan;
 pub mod summary;
 pub mod tree;
@@ -49,7 +50,9 @@ pub struct Cli {
     /// Worker threads (default: all cores). Output is identical for any value.
     #[arg(long, global = true, value_name = "N")]
     pub threads: Option<usize>,
-    /// No progress bar and no summary on stderr (errors still print).
+    /// Drop the progress line and the read overview (files, records, kept events, skipped
+    /// files counted by kind) from stderr. Still printed: damage, truncation and `INPUT
+    /// INCOMPLETE`, unreadable files, skipped .evtx files, warnings and errors.
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,
     /// Tables and trees in full, one line per row, even on a terminal (as when stdout is not a
@@ -110,11 +113,11 @@ pub fn main() -> i32 {
         }
     }
     let quiet = cli.quiet;
-    crate::pipeline::set_progress(!quiet);
     crate::pipeline::set_spill_mib(cli.spill_mib);
     let ui = Ui {
         quiet,
         width: out_width(cli.wide),
+        progress: !quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
     };
     let r = match cli.command {
         Command::Events(a) => events::run(a, &ui),
@@ -162,6 +165,8 @@ pub struct Ui {
     /// The width tables and trees are fitted to; `None`: full lines (stdout is not a terminal,
     /// or `--wide`).
     pub width: Option<usize>,
+    /// Draw the progress line on stderr (a terminal, and no `-q`).
+    pub progress: bool,
 }
 
 /// The terminal width stdout is shown in, unless `wide`; `None` when stdout is not a terminal.

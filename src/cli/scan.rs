@@ -8,7 +8,7 @@ use crate::eql::rulefile::{LoadedRule, load_file};
 use crate::event::Event;
 use crate::graph::Graph;
 use crate::graph::render::{TreeOpts, text};
-use crate::pipeline::{Loaded, load};
+use crate::pipeline::{Loaded, Progress, load_with};
 use crate::report::{self, ReportFormat, ReportInput, ReportOptions, RunInfo, Selection};
 use crate::store::EventStore;
 use crate::time::{Ts, fmt_rel};
@@ -256,7 +256,20 @@ pub struct ScanResult {
 
 /// Run the whole pipeline; findings filtered by host and time window.
 pub fn scan_paths(paths: &[PathBuf], rules: Vec<LoadedRule>, w: &Window) -> Result<ScanResult> {
-    let loaded = load(paths)?;
+    scan_paths_with(paths, rules, w, &crate::pipeline::NoProgress, |_| {})
+}
+
+/// [`scan_paths`], telling `progress` how reading goes and `stage` when the graph and rules
+/// stage starts.
+pub fn scan_paths_with(
+    paths: &[PathBuf],
+    rules: Vec<LoadedRule>,
+    w: &Window,
+    progress: &dyn Progress,
+    stage: impl Fn(&str),
+) -> Result<ScanResult> {
+    let loaded = load_with(paths, progress)?;
+    stage("process graphs and rules");
     let (graph, mut findings, runs) = detect::build_and_run(&rules, &loaded.events);
     findings.retain(|f| w.host_ok(&f.host) && w.time_ok(f.first_time) && w.time_ok(f.last_time));
     Ok(ScanResult {
@@ -281,7 +294,8 @@ pub fn run(a: ScanArgs, ui: &Ui, _threads: Option<usize>) -> Result<i32> {
     if let Some(dir) = &a.output {
         report::prepare_output_dir(dir, &a.inputs.paths, a.force).map_err(report_error)?;
     }
-    let r = match scan_paths(&a.inputs.paths, rules, &w) {
+    let bar = super::progress::Bar::new(ui);
+    let r = match scan_paths_with(&a.inputs.paths, rules, &w, &bar, |s| bar.stage(s)) {
         Ok(r) => r,
         Err(e) => {
             if let (true, Some(dir)) = (created, &a.output) {
@@ -290,6 +304,7 @@ pub fn run(a: ScanArgs, ui: &Ui, _threads: Option<usize>) -> Result<i32> {
             return Err(e);
         }
     };
+    bar.clear();
     eprint!("{}", a.inputs.summary(&r.loaded, ui));
     // Printed even with -q: findings may have been missed.
     for run in r.runs.iter().filter(|x| x.evicted > 0) {
@@ -301,7 +316,9 @@ pub fn run(a: ScanArgs, ui: &Ui, _threads: Option<usize>) -> Result<i32> {
         );
     }
     if let Some(dir) = &a.output {
+        bar.stage("reports");
         let written = write_reports(dir, &a, &w, &r, started)?;
+        bar.clear();
         if !ui.quiet {
             eprintln!(
                 "wrote {} report file(s) to {}",
@@ -673,7 +690,9 @@ pub fn findings_text(r: &ScanResult, w: &Window, width: Option<usize>) -> String
 pub fn timeline(a: TimelineArgs, ui: &Ui) -> Result<i32> {
     let w = Window::parse(&a.filters)?;
     let rules = select_rules(a.rules.as_deref(), &[])?;
-    let r = scan_paths(&a.inputs.paths, rules, &w)?;
+    let bar = super::progress::Bar::new(ui);
+    let r = scan_paths_with(&a.inputs.paths, rules, &w, &bar, |s| bar.stage(s))?;
+    bar.clear();
     eprint!("{}", a.inputs.summary(&r.loaded, ui));
     let mut marks: BTreeMap<usize, Vec<String>> = BTreeMap::new();
     for f in &r.findings {

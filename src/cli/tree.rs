@@ -3,7 +3,7 @@
 use super::{Inputs, Ui, UsageError, exit};
 use crate::graph::render::{TreeOpts, focus_keep, json, text};
 use crate::graph::{Graph, HostGraph, Keep};
-use crate::pipeline::load;
+use crate::pipeline::load_with;
 use anyhow::Result;
 use std::io::Write;
 use std::sync::Arc;
@@ -90,8 +90,9 @@ fn draw(h: &HostGraph, a: &TreeArgs, events: &crate::store::EventStore) -> Resul
 }
 
 pub fn run(a: TreeArgs, ui: &Ui) -> Result<i32> {
-    let loaded = load(&a.inputs.paths)?;
-    eprint!("{}", a.inputs.summary(&loaded, ui));
+    let bar = super::progress::Bar::new(ui);
+    let loaded = load_with(&a.inputs.paths, &bar)?;
+    bar.stage("process graphs");
     // Each host is drawn as soon as its graph is built, and its graph let go: one host's
     // graph per worker is held at a time, not every host's. With --host, only that host's
     // graph is built.
@@ -105,6 +106,8 @@ pub fn run(a: TreeArgs, ui: &Ui) -> Result<i32> {
         });
         (out, Keep::Nothing)
     });
+    bar.clear();
+    eprint!("{}", a.inputs.summary(&loaded, ui));
     let mut drawn: Vec<HostTree> = drawn.into_iter().flatten().collect::<Result<_>>()?;
     // In host name order, as the hosts of a built graph.
     drawn.sort_by(|x, y| x.host.cmp(&y.host));
