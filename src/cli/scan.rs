@@ -201,6 +201,8 @@ pub struct ScanArgs {
 pub struct TimelineArgs {
     #[command(flatten)]
     pub inputs: Inputs,
+    /// Rules directory whose findings are marked in the timeline (default: the built-in
+    /// rules).
     #[arg(long, value_name = "DIR")]
     pub rules: Option<PathBuf>,
     #[command(flatten)]
@@ -211,13 +213,16 @@ pub struct TimelineArgs {
 pub enum RulesCmd {
     /// List the rules that would run.
     List {
+        /// Rules directory to list (default: the rules built into this binary).
         #[arg(long, value_name = "DIR")]
         rules: Option<PathBuf>,
     },
     /// Parse and validate rule files (default: the rules that would run); exit 1 on any error.
     Check {
+        /// Rule files (TOML, Elastic's layout) to check; none: the rules that would run.
         #[arg(value_name = "FILE")]
         files: Vec<PathBuf>,
+        /// Check every rule file in this directory (when no FILE is given).
         #[arg(long, value_name = "DIR")]
         rules: Option<PathBuf>,
     },
@@ -799,7 +804,12 @@ pub fn rules(c: RulesCmd, ui: &Ui) -> Result<i32> {
                     ),
                     Err(e) => {
                         bad += 1;
-                        println!("ERROR  {}", term(e));
+                        // The parser's message spans lines (the rule text with a caret under
+                        // the error): printed as lines, each escaped for the terminal.
+                        for (k, line) in e.lines().enumerate() {
+                            let lead = if k == 0 { "ERROR  " } else { "       " };
+                            println!("{lead}{}", term(line));
+                        }
                     }
                 }
             }

@@ -28,6 +28,8 @@ pub struct TreeArgs {
     /// Levels to show below each shown root (or below the chosen process).
     #[arg(long, value_name = "N")]
     pub depth: Option<usize>,
+    /// Output format: an indented tree, or JSON (every process with its connections and the
+    /// records behind them).
     #[arg(long, value_enum, default_value = "text")]
     pub format: TreeFormat,
 }
