@@ -271,10 +271,16 @@ fn boundary(c: char) -> bool {
     c.is_whitespace() || c == '\\' || c == '/'
 }
 
-/// A word that must be shown whole or not at all: up to 64 characters holding a digit (an
-/// address, a port, a time, a record id, a number); longer ones are data and may be cut.
+/// A word that must be shown whole or not at all: up to 64 characters of digits, hex digits
+/// and the punctuation of addresses, ports, times and ids (`10.0.2.19:33474`, `[fe80::1]:135`,
+/// `2026-03-10T14:00:01.3125000Z`, `[3572]`), with a digit. A file name such as
+/// `Microsoft-Windows-Sysmon%4Operational.evtx` is not one and may be cut.
 fn protected(word: &str) -> bool {
-    word.len() <= 64 && word.bytes().any(|b| b.is_ascii_digit())
+    word.len() <= 64
+        && word.bytes().any(|b| b.is_ascii_digit())
+        && word
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() || ".:-+[](),#TZ".contains(c))
 }
 
 /// `s` shortened to at most `w` display columns by cutting out its middle, marked with `…`
@@ -431,6 +437,14 @@ mod tests {
             }
         }
         // Wide characters count twice.
+        // A file name with a digit is still cut; an address inside a path is not.
+        let p = "testdata/example/FS01.corp.example/Microsoft-Windows-Sysmon%4Operational.evtx";
+        assert_eq!(shorten(p, 24, true), "…ysmon%4Operational.evtx");
+        let unc = "\\\\127.0.0.1\\ADMIN$\\__1773151200.61";
+        for w in 2..unc.len() {
+            let s = shorten(unc, w, false);
+            assert!(!s.contains("127.") || s.contains("127.0.0.1"), "{s}");
+        }
         let cjk = shorten("漢字漢字漢字", 7, false);
         assert!((5..=7).contains(&width(&cjk)), "{cjk}");
     }
