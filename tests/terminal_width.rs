@@ -177,6 +177,19 @@ fn example_scan_fits_80_and_100_columns() {
 }
 
 #[test]
+fn example_tree_fits_80_columns() {
+    let ex = common::testdata().join("example");
+    let args = ["-q", "tree", ex.to_str().unwrap()];
+    let full = piped(&args);
+    let narrow = on_pty(&args, 80);
+    check("tree", &narrow, &full, 80);
+    // One line per process, each with its PID and name whole.
+    for pid_name in ["[3572] mmc.exe", "[2236] cmd.exe", "[2512] whoami.exe"] {
+        assert!(narrow.contains(pid_name), "{pid_name}:\n{narrow}");
+    }
+}
+
+#[test]
 fn example_timeline_and_events_fit_80_columns() {
     let ex = common::testdata().join("example");
     let ex = ex.to_str().unwrap();
