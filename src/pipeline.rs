@@ -8,13 +8,11 @@ use crate::ingest;
 use crate::normalize::{HostAddresses, normalize_with};
 use crate::record::{Damage, ReadStats};
 use crate::store::{Batch, DEFAULT_SPILL_MIB, EventStore, Spill};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
-use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 /// One input and what reading it gave.
 #[derive(Debug, Clone, Serialize)]
@@ -59,9 +57,6 @@ impl Loaded {
     }
 }
 
-/// Show a progress bar on stderr while reading (only drawn when stderr is a terminal).
-static PROGRESS: AtomicBool = AtomicBool::new(false);
-
 /// Encoded events kept in memory before the rest go to a temporary file, in MiB.
 static SPILL_MIB: AtomicUsize = AtomicUsize::new(DEFAULT_SPILL_MIB);
 
@@ -71,36 +66,48 @@ pub fn set_spill_mib(mib: usize) {
     SPILL_MIB.store(mib, Ordering::Relaxed);
 }
 
-/// Turn the progress bar on or off for this process (the CLI: on unless `--quiet`).
-pub fn set_progress(on: bool) {
-    PROGRESS.store(on, Ordering::Relaxed);
+/// Told how reading goes, from the worker threads (the CLI draws a progress bar with it).
+/// Every method does nothing unless implemented.
+pub trait Progress: Sync {
+    /// Reading starts: `files` inputs of `bytes` in all.
+    fn start(&self, _files: usize, _bytes: u64) {}
+    /// `bytes` more of the inputs were read.
+    fn read(&self, _bytes: u64) {}
+    /// One more input is read completely.
+    fn file_done(&self) {}
 }
 
-fn progress_bar(inputs: &[Input]) -> ProgressBar {
-    if !PROGRESS.load(Ordering::Relaxed) || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let total: u64 = inputs.iter().map(|i| i.size).sum();
-    let pb = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-    if let Ok(style) = ProgressStyle::with_template("{spinner} reading {pos}/{len} files… {msg}")
-    {
-        pb.set_style(style);
-    }
-    pb.set_length(inputs.len() as u64);
-    pb
-}
+/// No progress report.
+pub struct NoProgress;
+
+impl Progress for NoProgress {}
 
 /// Discover, read and normalize the given paths.
 pub fn load(paths: &[PathBuf]) -> Result<Loaded> {
+    load_with(paths, &NoProgress)
+}
+
+/// [`load`], telling `progress` how reading goes.
+pub fn load_with(paths: &[PathBuf], progress: &dyn Progress) -> Result<Loaded> {
     // Hashed while parsing (see `load_inputs`): each file is read from disk once.
     let Discovery { inputs, skipped } = discover_unhashed(paths)?;
-    Ok(load_inputs(inputs, skipped))
+    Ok(load_inputs_with(inputs, skipped, progress))
 }
 
 /// Read and normalize already discovered inputs. An input whose `sha256` is empty (see
 /// [`crate::discover::discover_unhashed`]) gets its size and hash here, from the bytes parsed.
 pub fn load_inputs(inputs: Vec<Input>, skipped: Vec<Skipped>) -> Loaded {
-    let pb = progress_bar(&inputs);
+    load_inputs_with(inputs, skipped, &NoProgress)
+}
+
+/// [`load_inputs`], telling `progress` how reading goes: bytes as each EVTX chunk is read
+/// (and the rest of a file when it is done), files as they are done.
+pub fn load_inputs_with(
+    inputs: Vec<Input>,
+    skipped: Vec<Skipped>,
+    progress: &dyn Progress,
+) -> Loaded {
+    progress.start(inputs.len(), inputs.iter().map(|i| i.size).sum());
     let spill = Spill::new(SPILL_MIB.load(Ordering::Relaxed).saturating_mul(1 << 20));
     let normalize_batch = |r: &[crate::record::RawRecord]| normalize_batch(r, &spill);
     // Each chunk's events are encoded on the worker that normalized them (see
@@ -108,6 +115,9 @@ pub fn load_inputs(inputs: Vec<Input>, skipped: Vec<Skipped>) -> Loaded {
     let read: Vec<(InputReport, Part)> = inputs
         .into_par_iter()
         .map(|mut input| {
+            // Bytes told to `progress` so far for this file.
+            let told = AtomicU64::new(0);
+            let size_known = input.size;
             let result = if !input.sha256.is_empty() {
                 ingest::read(&input.path, &input.display, input.format)
                     .map(|(r, s)| (normalize_batch(&r), s))
@@ -115,6 +125,9 @@ pub fn load_inputs(inputs: Vec<Input>, skipped: Vec<Skipped>) -> Loaded {
                 // Streamed: each chunk's records are normalized on the worker that parsed the
                 // chunk and dropped there, so no file's raw records are ever all in memory.
                 ingest::evtx::read_hashed_with(&input.path, &input.display, &|r| {
+                    let before = told.fetch_add(ingest::evtx::CHUNK_SIZE, Ordering::Relaxed);
+                    let n = ingest::evtx::CHUNK_SIZE.min(size_known.saturating_sub(before));
+                    progress.read(n);
                     normalize_batch(&r)
                 })
                 .map(|(parts, s, (size, sha))| {
@@ -149,11 +162,12 @@ pub fn load_inputs(inputs: Vec<Input>, skipped: Vec<Skipped>) -> Loaded {
                 .iter()
                 .map(|((ch, id), n)| (format!("{ch}:{id}"), *n))
                 .collect();
-            pb.inc(1);
+            let told = told.load(Ordering::Relaxed).min(size_known);
+            progress.read(size_known.saturating_sub(told));
+            progress.file_done();
             (InputReport { input, stats, kept }, part)
         })
         .collect();
-    pb.finish_and_clear();
     let mut reports = Vec::with_capacity(read.len());
     let mut batches = Vec::new();
     // The host's own addresses are learned across all its files (a Sysmon log's outbound

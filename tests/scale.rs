@@ -133,7 +133,7 @@ fn terminal_view_shows_the_nearest_context_and_counts_the_rest() {
         &Window::default(),
     )
     .unwrap();
-    let text = findings_text(&r, &Window::default());
+    let text = findings_text(&r, &Window::default(), None);
     let distance = |i: usize, f: &dcomhunt::detect::Finding| {
         let t = r.loaded.events.get(i).unwrap().time;
         f.events

@@ -23,22 +23,25 @@ pub enum DevCommand {
         #[arg(long)]
         check: bool,
         /// The testdata folder.
-        #[arg(long, default_value = "testdata")]
+        #[arg(long, default_value = "testdata", value_name = "DIR")]
         testdata: PathBuf,
     },
     /// Write a large synthetic corpus with planted attacks (listed in DIR/planted.json).
     Scale {
-        #[arg(long, default_value_t = 8)]
+        /// Hosts to write (each its own Sysmon and Security logs).
+        #[arg(long, default_value_t = 8, value_name = "N")]
         hosts: usize,
         /// Background events per host.
-        #[arg(long, default_value_t = 10_000)]
+        #[arg(long, default_value_t = 10_000, value_name = "N")]
         events: usize,
         /// Planted attacks in all.
-        #[arg(long, default_value_t = 6)]
+        #[arg(long, default_value_t = 6, value_name = "N")]
         attacks: usize,
-        #[arg(long)]
+        /// Directory to write the corpus and planted.json into.
+        #[arg(long, value_name = "DIR")]
         out: PathBuf,
-        #[arg(long, default_value_t = 1)]
+        /// Random seed: the same seed writes the same files.
+        #[arg(long, default_value_t = 1, value_name = "N")]
         seed: u64,
     },
 }

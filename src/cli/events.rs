@@ -1,13 +1,12 @@
 //! `dcomhunt events`: the normalized events, as a table or JSON lines, plus a read summary.
 
+use super::grid::{Col, Grid};
 use super::scan::Window;
-use super::{Inputs, exit};
+use super::{Inputs, Ui, exit};
 use crate::display::{clip, or_unknown, term};
 use crate::event::{Event, Kind, basename};
-use crate::pipeline::{Loaded, load};
+use crate::pipeline::load_with;
 use anyhow::Result;
-use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
-use std::collections::BTreeMap;
 use std::io::Write;
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,13 +26,13 @@ pub struct EventsArgs {
     pub format: EventsFormat,
 }
 
-pub fn run(a: EventsArgs, quiet: bool) -> Result<i32> {
+pub fn run(a: EventsArgs, ui: &Ui) -> Result<i32> {
     let mut w = Window::parse(&a.filters)?;
-    let loaded = load(&a.inputs.paths)?;
+    let bar = super::progress::Bar::new(ui);
+    let loaded = load_with(&a.inputs.paths, &bar)?;
+    bar.clear();
     w.select_hosts(loaded.events.hosts())?;
-    if !quiet {
-        eprint!("{}", summary(&loaded));
-    }
+    eprint!("{}", a.inputs.summary(&loaded, ui));
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let ev = &loaded.events;
@@ -59,7 +58,7 @@ pub fn run(a: EventsArgs, quiet: bool) -> Result<i32> {
             }
         }
         EventsFormat::Table => {
-            writeln!(out, "{}", table(events, &w))?;
+            write!(out, "{}", table(events, &w).render(ui.width))?;
         }
     }
     out.flush()?;
@@ -131,24 +130,21 @@ fn pid_and_name(e: &Event) -> (String, String) {
     )
 }
 
-/// The events table; times shown in `--tz` (UTC without it).
-pub fn table(events: impl IntoIterator<Item = Event>, w: &Window) -> Table {
-    let mut t = Table::new();
-    t.load_preset(UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(vec![
-            if w.tz.is_some() { "time" } else { "time (UTC)" },
-            "host",
-            "event",
-            "record",
-            "pid",
-            "process",
-            "details",
-        ]);
+/// The events as a terminal table; times shown in `--tz` (UTC without it).
+pub fn table(events: impl IntoIterator<Item = Event>, w: &Window) -> Grid {
+    let mut t = Grid::new(&[
+        Col::keep(if w.tz.is_some() { "time" } else { "time (UTC)" }),
+        Col::moves("host"),
+        Col::keep("event"),
+        Col::keep("record"),
+        Col::keep("pid"),
+        Col::text("process", 12),
+        Col::text("details", 24),
+    ]);
     for e in events {
         let e = &e;
         let (pid, name) = pid_and_name(e);
-        t.add_row(vec![
+        t.row(vec![
             w.show(e.time),
             term(&e.host),
             source_label(e),
@@ -159,97 +155,4 @@ pub fn table(events: impl IntoIterator<Item = Event>, w: &Window) -> Table {
         ]);
     }
     t
-}
-
-/// The stderr summary: files, records, kept events per (channel, id), damage.
-pub fn summary(l: &Loaded) -> String {
-    use std::fmt::Write as _;
-    let mut s = String::new();
-    let records: u64 = l.inputs.iter().map(|i| i.stats.records_read).sum();
-    let mut kept: BTreeMap<&str, u64> = BTreeMap::new();
-    for i in &l.inputs {
-        for (k, v) in &i.kept {
-            *kept.entry(k.as_str()).or_default() += v;
-        }
-    }
-    let bytes: u64 = l.inputs.iter().map(|i| i.input.size).sum();
-    let _ = writeln!(
-        s,
-        "read {} file(s), {} bytes, {} records; kept {} events",
-        l.inputs.len(),
-        bytes,
-        records,
-        l.events.len()
-    );
-    for (k, v) in &kept {
-        let _ = writeln!(s, "  {v:>8}  {}", term(k));
-    }
-    if l.spilled > 0 {
-        let _ = writeln!(
-            s,
-            "kept events beyond --spill-mib: {:.1} MiB in a temporary file",
-            l.spilled as f64 / (1 << 20) as f64
-        );
-    }
-    if let Some(f) = &l.spill_failure {
-        let _ = writeln!(s, "warning: {} (those events were kept in memory)", term(f));
-    }
-    for sk in l.skipped.iter().filter(|k| !k.unread) {
-        let _ = writeln!(s, "skipped {}: {}", term(&sk.path), term(&sk.reason));
-    }
-    for sk in l.unread() {
-        let _ = writeln!(s, "NOT READ {}: {}", term(&sk.path), term(&sk.reason));
-    }
-    for i in &l.inputs {
-        let st = &i.stats;
-        if !st.incomplete() && !st.dirty && st.notes.is_empty() {
-            continue;
-        }
-        let mut flags = Vec::new();
-        if st.truncated {
-            flags.push("TRUNCATED");
-        }
-        if st.dirty {
-            flags.push("dirty (not closed cleanly)");
-        }
-        if !st.damage.is_empty() {
-            flags.push("DAMAGED");
-        }
-        let _ = writeln!(
-            s,
-            "{}: {} ({} records read)",
-            term(&i.input.display),
-            if flags.is_empty() {
-                "note".to_string()
-            } else {
-                flags.join(", ")
-            },
-            st.records_read
-        );
-        for n in &st.notes {
-            let _ = writeln!(s, "    {}", term(n));
-        }
-        for d in &st.damage {
-            let mut at = Vec::new();
-            if let Some(c) = d.chunk {
-                at.push(format!("chunk {c}"));
-            }
-            if let Some(o) = d.offset {
-                at.push(format!("offset {o:#x}"));
-            }
-            if let Some(l) = d.line {
-                at.push(format!("line {l}"));
-            }
-            let _ = writeln!(s, "    {}: {}", at.join(", "), term(&d.reason));
-        }
-    }
-    if l.incomplete() {
-        let n = l.inputs.iter().filter(|i| i.stats.incomplete()).count();
-        let unread = l.unread().count();
-        let _ = writeln!(
-            s,
-            "INPUT INCOMPLETE: {n} file(s) could not be read completely, {unread} path(s) not read at all (see above)"
-        );
-    }
-    s
 }

@@ -2,8 +2,11 @@
 
 pub mod dev;
 pub mod events;
+pub mod grid;
 pub mod hosts;
+pub mod progress;
 pub mod scan;
+pub mod summary;
 pub mod tree;
 
 use clap::{Parser, Subcommand};
@@ -48,9 +51,15 @@ pub struct Cli {
     /// Worker threads (default: all cores). Output is identical for any value.
     #[arg(long, global = true, value_name = "N")]
     pub threads: Option<usize>,
-    /// No progress bar and no summary on stderr (errors still print).
+    /// Drop the progress line and the read overview (files, records, kept events, skipped
+    /// files counted by kind) from stderr. Still printed: damage, truncation and `INPUT
+    /// INCOMPLETE`, unreadable files, skipped .evtx files, warnings and errors.
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,
+    /// Tables and trees in full, one line per row, even on a terminal (as when stdout is not a
+    /// terminal). By default they are fitted to the terminal's width.
+    #[arg(long, global = true)]
+    pub wide: bool,
     /// Keep up to this many MiB of encoded events in memory; the rest go to an anonymous
     /// temporary file in TMPDIR, removed when the run ends (0: all of them). Output is
     /// identical for any value.
@@ -105,14 +114,18 @@ pub fn main() -> i32 {
         }
     }
     let quiet = cli.quiet;
-    crate::pipeline::set_progress(!quiet);
     crate::pipeline::set_spill_mib(cli.spill_mib);
+    let ui = Ui {
+        quiet,
+        width: out_width(cli.wide),
+        progress: !quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    };
     let r = match cli.command {
-        Command::Events(a) => events::run(a, quiet),
-        Command::Tree(a) => tree::run(a, quiet),
-        Command::Scan(a) => scan::run(a, quiet, cli.threads),
-        Command::Timeline(a) => scan::timeline(a, quiet),
-        Command::Rules(c) => scan::rules(c),
+        Command::Events(a) => events::run(a, &ui),
+        Command::Tree(a) => tree::run(a, &ui),
+        Command::Scan(a) => scan::run(a, &ui, cli.threads),
+        Command::Timeline(a) => scan::timeline(a, &ui),
+        Command::Rules(c) => scan::rules(c, &ui),
         Command::Dev(a) => dev::run(a),
     };
     // Events that could not be read back from the spill file are missing from what was
@@ -145,6 +158,41 @@ pub fn main() -> i32 {
     }
 }
 
+/// How the commands talk to the examiner.
+#[derive(Debug, Clone, Default)]
+pub struct Ui {
+    /// `-q`: no summary and no progress on stderr.
+    pub quiet: bool,
+    /// The width tables and trees are fitted to; `None`: full lines (stdout is not a terminal,
+    /// or `--wide`).
+    pub width: Option<usize>,
+    /// Draw the progress line on stderr (a terminal, and no `-q`).
+    pub progress: bool,
+}
+
+/// The terminal width stdout is shown in, unless `wide`; `None` when stdout is not a terminal.
+fn out_width(wide: bool) -> Option<usize> {
+    if wide {
+        return None;
+    }
+    use std::io::IsTerminal;
+    let out = std::io::stdout();
+    if !out.is_terminal() {
+        return None;
+    }
+    #[cfg(unix)]
+    {
+        rustix::termios::tcgetwinsize(&out)
+            .ok()
+            .map(|w| usize::from(w.ws_col))
+            .filter(|&c| c >= 20)
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
+
 /// An error in how the tool was called (exit code 2).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -156,4 +204,54 @@ pub struct Inputs {
     /// Files, directories (walked recursively) or globs; recognized by content.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+    /// List every skipped file (not an event log, not a regular file…) by name; by default
+    /// they are counted by kind. Unreadable files, and skipped files named .evtx or lying in a
+    /// winevt/Logs folder, are always listed.
+    #[arg(long)]
+    pub list_skipped: bool,
+}
+
+impl Inputs {
+    /// The stderr summary of a read, as `ui` and `--list-skipped` ask.
+    pub fn summary(&self, l: &crate::pipeline::Loaded, ui: &Ui) -> String {
+        summary::summary(
+            l,
+            summary::SummaryOpts {
+                quiet: ui.quiet,
+                list_skipped: self.list_skipped,
+            },
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Every argument of every command, at every level, says what it is for.
+    #[test]
+    fn every_flag_has_help() {
+        fn walk(c: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for a in c.get_arguments() {
+                let text = a
+                    .get_help()
+                    .or(a.get_long_help())
+                    .map(|h| h.to_string())
+                    .unwrap_or_default();
+                if text.trim().is_empty() {
+                    missing.push(format!("{path} {}", a.get_id()));
+                }
+            }
+            for s in c.get_subcommands() {
+                if s.get_about().is_none() && s.get_name() != "help" {
+                    missing.push(format!("{path} {} (no about)", s.get_name()));
+                }
+                walk(s, &format!("{path} {}", s.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "dcomhunt", &mut missing);
+        assert!(missing.is_empty(), "no help text: {missing:?}");
+    }
 }

@@ -1,18 +1,18 @@
 //! `dcomhunt scan`, `timeline` and `rules`: run the rules and show what they found.
 
-use super::{Inputs, UsageError, exit};
+use super::grid::{Col, Grid, tree_line, wrap};
+use super::{Inputs, Ui, UsageError, exit};
 use crate::detect::{self, Finding};
 use crate::display::{clip, term};
 use crate::eql::rulefile::{LoadedRule, load_file};
 use crate::event::Event;
 use crate::graph::Graph;
 use crate::graph::render::{TreeOpts, text};
-use crate::pipeline::{Loaded, load};
+use crate::pipeline::{Loaded, Progress, load_with};
 use crate::report::{self, ReportFormat, ReportInput, ReportOptions, RunInfo, Selection};
 use crate::store::EventStore;
 use crate::time::{Ts, fmt_rel};
 use anyhow::Result;
-use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::PathBuf;
@@ -218,6 +218,8 @@ pub struct ScanArgs {
 pub struct TimelineArgs {
     #[command(flatten)]
     pub inputs: Inputs,
+    /// Rules directory whose findings are marked in the timeline (default: the built-in
+    /// rules).
     #[arg(long, value_name = "DIR")]
     pub rules: Option<PathBuf>,
     #[command(flatten)]
@@ -228,13 +230,16 @@ pub struct TimelineArgs {
 pub enum RulesCmd {
     /// List the rules that would run.
     List {
+        /// Rules directory to list (default: the rules built into this binary).
         #[arg(long, value_name = "DIR")]
         rules: Option<PathBuf>,
     },
     /// Parse and validate rule files (default: the rules that would run); exit 1 on any error.
     Check {
+        /// Rule files (TOML, Elastic's layout) to check; none: the rules that would run.
         #[arg(value_name = "FILE")]
         files: Vec<PathBuf>,
+        /// Check every rule file in this directory (when no FILE is given).
         #[arg(long, value_name = "DIR")]
         rules: Option<PathBuf>,
     },
@@ -273,7 +278,13 @@ pub struct ScanResult {
 
 /// Run the whole pipeline; findings filtered by host and time window.
 pub fn scan_paths(paths: &[PathBuf], rules: Vec<LoadedRule>, w: &Window) -> Result<ScanResult> {
-    scan_paths_in(paths, rules, &mut w.clone())
+    scan_paths_with(
+        paths,
+        rules,
+        &mut w.clone(),
+        &crate::pipeline::NoProgress,
+        |_| {},
+    )
 }
 
 /// [`scan_paths`], deciding which hosts `--host` names in `w` (a name matching none is a
@@ -283,8 +294,21 @@ pub fn scan_paths_in(
     rules: Vec<LoadedRule>,
     w: &mut Window,
 ) -> Result<ScanResult> {
-    let loaded = load(paths)?;
+    scan_paths_with(paths, rules, w, &crate::pipeline::NoProgress, |_| {})
+}
+
+/// [`scan_paths_in`], telling `progress` how reading goes and `stage` when the graph and rules
+/// stage starts.
+pub fn scan_paths_with(
+    paths: &[PathBuf],
+    rules: Vec<LoadedRule>,
+    w: &mut Window,
+    progress: &dyn Progress,
+    stage: impl Fn(&str),
+) -> Result<ScanResult> {
+    let loaded = load_with(paths, progress)?;
     w.select_hosts(loaded.events.hosts())?;
+    stage("process graphs and rules");
     let (graph, mut findings, runs) = detect::build_and_run(&rules, &loaded.events);
     findings.retain(|f| w.host_ok(&f.host) && w.time_ok(f.first_time) && w.time_ok(f.last_time));
     Ok(ScanResult {
@@ -296,7 +320,7 @@ pub fn scan_paths_in(
     })
 }
 
-pub fn run(a: ScanArgs, quiet: bool, _threads: Option<usize>) -> Result<i32> {
+pub fn run(a: ScanArgs, ui: &Ui, _threads: Option<usize>) -> Result<i32> {
     let started = report::manifest::now();
     let mut w = Window::parse(&a.filters)?;
     let rules = select_rules(a.rules.as_deref(), &a.rule_ids)?;
@@ -311,7 +335,8 @@ pub fn run(a: ScanArgs, quiet: bool, _threads: Option<usize>) -> Result<i32> {
             report::prepare_output_dir(dir, &a.inputs.paths, a.force).map_err(report_error)?;
         print_notes(dir, &notes);
     }
-    let r = match scan_paths_in(&a.inputs.paths, rules, &mut w) {
+    let bar = super::progress::Bar::new(ui);
+    let r = match scan_paths_with(&a.inputs.paths, rules, &mut w, &bar, |s| bar.stage(s)) {
         Ok(r) => r,
         Err(e) => {
             if let (true, Some(dir)) = (created, &a.output) {
@@ -320,9 +345,8 @@ pub fn run(a: ScanArgs, quiet: bool, _threads: Option<usize>) -> Result<i32> {
             return Err(e);
         }
     };
-    if !quiet {
-        eprint!("{}", super::events::summary(&r.loaded));
-    }
+    bar.clear();
+    eprint!("{}", a.inputs.summary(&r.loaded, ui));
     // Printed even with -q: findings may have been missed.
     for run in r.runs.iter().filter(|x| x.evicted > 0) {
         eprintln!(
@@ -333,9 +357,11 @@ pub fn run(a: ScanArgs, quiet: bool, _threads: Option<usize>) -> Result<i32> {
         );
     }
     if let Some(dir) = &a.output {
+        bar.stage("reports");
         let written = write_reports(dir, &a, &w, &r, started)?;
         print_notes(dir, &written.notes);
-        if !quiet {
+        bar.clear();
+        if !ui.quiet {
             eprintln!(
                 "wrote {} report file(s) to {}",
                 written.files.len(),
@@ -359,7 +385,7 @@ pub fn run(a: ScanArgs, quiet: bool, _threads: Option<usize>) -> Result<i32> {
                 out.write_all(b"\n")?;
             }
         }
-        ScanFormat::Table => write!(out, "{}", findings_text(&r, &w))?,
+        ScanFormat::Table => write!(out, "{}", findings_text(&r, &w, ui.width))?,
     }
     out.flush()?;
     let code = exit::of(!r.findings.is_empty(), r.loaded.incomplete());
@@ -596,13 +622,16 @@ pub fn nearest_context(f: &Finding, r: &ScanResult, max: usize) -> (Vec<usize>, 
     (shown, left_out)
 }
 
-pub fn findings_table(fs: &[Finding], r: &ScanResult, w: &Window) -> Table {
-    let mut t = Table::new();
-    t.load_preset(UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(vec![
-            "severity", "rule", "host", "time", "remote", "process",
-        ]);
+/// The findings as a terminal table.
+pub fn findings_table(fs: &[Finding], r: &ScanResult, w: &Window) -> Grid {
+    let mut t = Grid::new(&[
+        Col::keep("severity"),
+        Col::text("rule", 16),
+        Col::moves("host"),
+        Col::keep("time"),
+        Col::keep("remote"),
+        Col::text("process", 16),
+    ]);
     for f in fs {
         let key = f
             .key_node
@@ -615,7 +644,7 @@ pub fn findings_table(fs: &[Finding], r: &ScanResult, w: &Window) -> Table {
                 )
             })
             .unwrap_or_default();
-        t.add_row(vec![
+        t.row(vec![
             f.severity.clone(),
             term(&f.rule_name),
             term(&f.host),
@@ -627,7 +656,9 @@ pub fn findings_table(fs: &[Finding], r: &ScanResult, w: &Window) -> Table {
     t
 }
 
-pub fn findings_text(r: &ScanResult, w: &Window) -> String {
+/// The terminal view of a scan: the findings table, then each finding's timeline and process
+/// tree; fitted to `width` columns (`None`: full lines).
+pub fn findings_text(r: &ScanResult, w: &Window, width: Option<usize>) -> String {
     use std::fmt::Write as _;
     let mut s = String::new();
     if r.findings.is_empty() {
@@ -639,41 +670,41 @@ pub fn findings_text(r: &ScanResult, w: &Window) -> String {
         );
         return s;
     }
-    let _ = writeln!(
+    let _ = write!(
         s,
         "{} finding(s):\n{}",
         r.findings.len(),
-        findings_table(&r.findings, r, w)
+        findings_table(&r.findings, r, w).render(width)
     );
     let ev = &r.loaded.events;
     for (n, f) in r.findings.iter().enumerate() {
-        let _ = writeln!(
-            s,
-            "\n[{}] {} — {} on {} (finding {})",
+        let head = format!(
+            "[{}] {} — {} on {} (finding {})",
             n + 1,
             f.severity.to_uppercase(),
             term(&f.rule_name),
             term(&f.host),
             f.id
         );
-        let _ = writeln!(
-            s,
-            "    rule {}  ATT&CK {}",
-            f.rule_id,
-            f.techniques.join(", ")
-        );
+        let _ = writeln!(s, "\n{}", wrap(&head, width));
+        let rule = format!("    rule {}  ATT&CK {}", f.rule_id, f.techniques.join(", "));
+        let _ = writeln!(s, "{}", wrap(&rule, width));
         if !f.gaps.is_empty() {
             let _ = writeln!(s, "    decided under these gaps in the evidence:");
             for g in &f.gaps {
-                let _ = writeln!(s, "      - {}: {}", g.code, term(&g.detail));
+                let line = format!("      - {}: {}", g.code, term(&g.detail));
+                let _ = writeln!(s, "{}", wrap(&line, width));
             }
         }
-        let mut t = Table::new();
-        t.load_preset(UTF8_FULL_CONDENSED)
-            .set_content_arrangement(ContentArrangement::Dynamic)
-            .set_header(vec![
-                "", "rel", "time", "event", "record", "file", "details",
-            ]);
+        let mut t = Grid::new(&[
+            Col::keep(""),
+            Col::keep("rel"),
+            Col::keep("time"),
+            Col::keep("event"),
+            Col::keep("record"),
+            Col::path("file", 24),
+            Col::text("details", 24),
+        ]);
         let base = f.first_time;
         let mut c = ev.cursor();
         let (shown, left_out) = nearest_context(f, r, CONTEXT_ROWS);
@@ -686,7 +717,7 @@ pub fn findings_text(r: &ScanResult, w: &Window) -> String {
                 .map(|r| format!("#{}", r.trim_start_matches("stage ")))
                 .collect::<Vec<_>>()
                 .join(",");
-            t.add_row(vec![
+            t.row(vec![
                 stage,
                 fmt_rel(e.time.ticks_since(base)),
                 w.show(e.time),
@@ -696,12 +727,12 @@ pub fn findings_text(r: &ScanResult, w: &Window) -> String {
                 term(&clip(&super::events::details(e), 300)),
             ]);
         }
-        let _ = writeln!(s, "{t}");
+        s.push_str(&t.render(width));
         if left_out > 0 {
-            let _ = writeln!(
-                s,
+            let more = format!(
                 "    … {left_out} more record(s) of the processes involved, further from the matched events, not shown here: `scan -o DIR` lists every one in evidence.csv"
             );
+            let _ = writeln!(s, "{}", wrap(&more, width));
         }
         if let (Some(k), Some(h)) = (f.key_node, r.graph.host(&f.host)) {
             let tree = text(
@@ -712,20 +743,20 @@ pub fn findings_text(r: &ScanResult, w: &Window) -> String {
                 },
             );
             for line in tree.lines().skip(1) {
-                let _ = writeln!(s, "    {line}");
+                let _ = writeln!(s, "{}", tree_line(&format!("    {line}"), width));
             }
         }
     }
     s
 }
 
-pub fn timeline(a: TimelineArgs, quiet: bool) -> Result<i32> {
+pub fn timeline(a: TimelineArgs, ui: &Ui) -> Result<i32> {
     let mut w = Window::parse(&a.filters)?;
     let rules = select_rules(a.rules.as_deref(), &[])?;
-    let r = scan_paths_in(&a.inputs.paths, rules, &mut w)?;
-    if !quiet {
-        eprint!("{}", super::events::summary(&r.loaded));
-    }
+    let bar = super::progress::Bar::new(ui);
+    let r = scan_paths_with(&a.inputs.paths, rules, &mut w, &bar, |s| bar.stage(s))?;
+    bar.clear();
+    eprint!("{}", a.inputs.summary(&r.loaded, ui));
     let mut marks: BTreeMap<usize, Vec<String>> = BTreeMap::new();
     for f in &r.findings {
         for (&i, &k) in f.events.iter().zip(&f.stages) {
@@ -750,15 +781,18 @@ pub fn timeline(a: TimelineArgs, quiet: bool) -> Result<i32> {
     let mut c = ev.cursor();
     for (h, idx) in by_host {
         writeln!(out, "{}", term(h))?;
-        let mut t = Table::new();
-        t.load_preset(UTF8_FULL_CONDENSED)
-            .set_content_arrangement(ContentArrangement::Dynamic)
-            .set_header(vec!["time", "event", "record", "details", "finding"]);
+        let mut t = Grid::new(&[
+            Col::keep("time"),
+            Col::keep("event"),
+            Col::keep("record"),
+            Col::text("details", 24),
+            Col::text("finding", 24),
+        ]);
         for i in idx {
             let Some(e) = c.event(i) else { continue };
             let e: &Event = &e;
             let m = marks.get(&i).map(|v| v.join("; ")).unwrap_or_default();
-            t.add_row(vec![
+            t.row(vec![
                 w.show(e.time),
                 super::events::source_label(e),
                 e.record_id.to_string(),
@@ -770,24 +804,26 @@ pub fn timeline(a: TimelineArgs, quiet: bool) -> Result<i32> {
                 },
             ]);
         }
-        writeln!(out, "{t}")?;
+        write!(out, "{}", t.render(ui.width))?;
     }
     out.flush()?;
     Ok(exit::of(!r.findings.is_empty(), r.loaded.incomplete()))
 }
 
-pub fn rules(c: RulesCmd) -> Result<i32> {
+pub fn rules(c: RulesCmd, ui: &Ui) -> Result<i32> {
     match c {
         RulesCmd::List { rules } => {
             let all = detect::load_rules(rules.as_deref())?;
-            let mut t = Table::new();
-            t.load_preset(UTF8_FULL_CONDENSED)
-                .set_content_arrangement(ContentArrangement::Dynamic)
-                .set_header(vec![
-                    "rule_id", "name", "severity", "risk", "ATT&CK", "file",
-                ]);
+            let mut t = Grid::new(&[
+                Col::keep("rule_id"),
+                Col::text("name", 16),
+                Col::keep("severity"),
+                Col::keep("risk"),
+                Col::moves("ATT&CK"),
+                Col::path("file", 12),
+            ]);
             for r in &all {
-                t.add_row(vec![
+                t.row(vec![
                     r.rule.rule_id.clone(),
                     r.rule.name.clone(),
                     r.rule.severity.clone(),
@@ -796,7 +832,7 @@ pub fn rules(c: RulesCmd) -> Result<i32> {
                     r.path.display().to_string(),
                 ]);
             }
-            println!("{t}");
+            print!("{}", t.render(ui.width));
             Ok(exit::OK)
         }
         RulesCmd::Check { files, rules } => {
@@ -826,7 +862,12 @@ pub fn rules(c: RulesCmd) -> Result<i32> {
                     ),
                     Err(e) => {
                         bad += 1;
-                        println!("ERROR  {}", term(e));
+                        // The parser's message spans lines (the rule text with a caret under
+                        // the error): printed as lines, each escaped for the terminal.
+                        for (k, line) in e.lines().enumerate() {
+                            let lead = if k == 0 { "ERROR  " } else { "       " };
+                            println!("{lead}{}", term(line));
+                        }
                     }
                 }
             }

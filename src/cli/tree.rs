@@ -1,9 +1,9 @@
 //! `dcomhunt tree`: each host's process tree with its network connections.
 
-use super::{Inputs, UsageError, exit};
+use super::{Inputs, Ui, UsageError, exit};
 use crate::graph::render::{TreeOpts, focus_keep, json, text};
 use crate::graph::{Graph, HostGraph, Keep};
-use crate::pipeline::load;
+use crate::pipeline::load_with;
 use anyhow::Result;
 use std::io::Write;
 use std::sync::Arc;
@@ -29,6 +29,8 @@ pub struct TreeArgs {
     /// Levels to show below each shown root (or below the chosen process).
     #[arg(long, value_name = "N")]
     pub depth: Option<usize>,
+    /// Output format: an indented tree, or JSON (every process with its connections and the
+    /// records behind them).
     #[arg(long, value_enum, default_value = "text")]
     pub format: TreeFormat,
 }
@@ -90,11 +92,10 @@ fn draw(h: &HostGraph, a: &TreeArgs, events: &crate::store::EventStore) -> Resul
     }))
 }
 
-pub fn run(a: TreeArgs, quiet: bool) -> Result<i32> {
-    let loaded = load(&a.inputs.paths)?;
-    if !quiet {
-        eprint!("{}", super::events::summary(&loaded));
-    }
+pub fn run(a: TreeArgs, ui: &Ui) -> Result<i32> {
+    let bar = super::progress::Bar::new(ui);
+    let loaded = load_with(&a.inputs.paths, &bar)?;
+    bar.stage("process graphs");
     // Each host is drawn as soon as its graph is built, and its graph let go: one host's
     // graph per worker is held at a time, not every host's. With --host, only that host's
     // graph is built.
@@ -115,6 +116,8 @@ pub fn run(a: TreeArgs, quiet: bool) -> Result<i32> {
         });
         (out, Keep::Nothing)
     });
+    bar.clear();
+    eprint!("{}", a.inputs.summary(&loaded, ui));
     let mut drawn: Vec<HostTree> = drawn.into_iter().flatten().collect::<Result<_>>()?;
     // In host name order, as the hosts of a built graph.
     drawn.sort_by(|x, y| x.host.cmp(&y.host));
@@ -127,7 +130,9 @@ pub fn run(a: TreeArgs, quiet: bool) -> Result<i32> {
             None => {}
             Some(Drawn::Text(t)) => {
                 any_match = true;
-                write!(out, "{t}")?;
+                for line in t.lines() {
+                    writeln!(out, "{}", super::grid::tree_line(line, ui.width))?;
+                }
             }
             Some(Drawn::Json(v)) => {
                 any_match = true;

@@ -1,6 +1,8 @@
 //! `--excel`: make a CSV cell safe and complete for spreadsheet programs.
 //!
-//! Two changes of the *displayed* value, both documented in docs/csv.md:
+//! Three changes of the *displayed* value, all documented in docs/csv.md:
+//! - a time (the columns [`TIME_COLUMNS`]) is written `YYYY-MM-DD HH:MM:SS.fffffff`, UTC, which
+//!   spreadsheets read as a date and time (they do not read the ISO form with `T` and `Z`);
 //! - a cell starting with `=`, `+`, `-`, `@`, TAB or CR (which Excel, LibreOffice and Google
 //!   Sheets would evaluate as a formula) gets a leading `'`;
 //! - a cell longer than Excel's limit of 32,767 characters (UTF-16 code units) is cut to
@@ -13,6 +15,32 @@ use std::borrow::Cow;
 pub const EXCEL_CELL_LIMIT: usize = 32_767;
 /// What is kept of an over-long cell, in UTF-16 code units.
 pub const KEEP_UNITS: usize = 32_000;
+
+/// The report columns holding a time (`YYYY-MM-DDTHH:MM:SS.fffffffZ`, UTC).
+pub const TIME_COLUMNS: &[&str] = &["time", "utc_time", "first_time", "last_time"];
+
+/// A report time (`2026-03-10T14:00:01.3125000Z`) as spreadsheets read a date and time
+/// (`2026-03-10 14:00:01.3125000`, still UTC); `None` for any other text, which is written as is.
+pub fn time_cell(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    let shape = b.len() == 28
+        && digits(0..4)
+        && b[4] == b'-'
+        && digits(5..7)
+        && b[7] == b'-'
+        && digits(8..10)
+        && b[10] == b'T'
+        && digits(11..13)
+        && b[13] == b':'
+        && digits(14..16)
+        && b[16] == b':'
+        && digits(17..19)
+        && b[19] == b'.'
+        && digits(20..27)
+        && b[27] == b'Z';
+    shape.then(|| format!("{} {}", &s[..10], &s[11..27]))
+}
 
 /// Starts with a character a spreadsheet would take as the start of a formula.
 pub fn is_formula_like(s: &str) -> bool {
@@ -67,6 +95,23 @@ mod tests {
         }
         for s in ["", "C:\\x.exe", "a=b", " =1", "'quoted"] {
             assert_eq!(cell(s, "f.jsonl").0, s);
+        }
+    }
+
+    #[test]
+    fn times_become_spreadsheet_date_times() {
+        assert_eq!(
+            time_cell("2026-03-10T14:00:01.3125000Z").as_deref(),
+            Some("2026-03-10 14:00:01.3125000")
+        );
+        for other in [
+            "",
+            "2026-03-10",
+            "2026-03-10T14:00:01Z",
+            "=1",
+            "-0001-01-01T00:00:00.0000000Z",
+        ] {
+            assert_eq!(time_cell(other), None, "{other}");
         }
     }
 

@@ -44,6 +44,8 @@ pub enum CsvMode {
 /// rows can be encoded on several threads with one encoder each and written in order.
 struct Encoder {
     columns: &'static [&'static str],
+    /// Per column: it holds a time ([`excel::TIME_COLUMNS`]).
+    times: Vec<bool>,
     /// The column names as JSON strings (with quotes), encoded once.
     keys: Vec<String>,
     csv: Option<(CsvRows, CsvMode)>,
@@ -76,6 +78,10 @@ impl Encoder {
     ) -> Result<Encoder, ReportError> {
         Ok(Encoder {
             columns,
+            times: columns
+                .iter()
+                .map(|c| excel::TIME_COLUMNS.contains(c))
+                .collect(),
             keys: columns
                 .iter()
                 .map(|k| json_str(k))
@@ -106,6 +112,7 @@ impl Encoder {
         };
         Encoder {
             columns: self.columns,
+            times: self.times.clone(),
             keys: self.keys.clone(),
             csv: self.csv.as_ref().map(|(_, m)| (rows, *m)),
             jsonl: self.jsonl.as_ref().map(|_| jsonl),
@@ -133,20 +140,23 @@ impl Encoder {
         }
         self.rows += 1;
         if let Some((w, mode)) = self.csv.as_mut() {
-            for c in cells {
+            for (i, c) in cells.iter().enumerate() {
                 match c {
                     Cell::Null => w.field(b""),
                     Cell::UInt(v) => w.plain_field(self.num.format(*v).as_bytes()),
                     Cell::Int(v) => w.plain_field(self.num.format(*v).as_bytes()),
                     Cell::Str(s) => match mode {
                         CsvMode::Exact => w.field(s.as_bytes()),
-                        CsvMode::Excel => {
-                            let (v, cut) = excel::cell(s, &self.jsonl_name);
-                            if cut {
-                                self.truncated += 1;
+                        CsvMode::Excel => match self.times[i].then(|| excel::time_cell(s)) {
+                            Some(Some(t)) => w.field(t.as_bytes()),
+                            _ => {
+                                let (v, cut) = excel::cell(s, &self.jsonl_name);
+                                if cut {
+                                    self.truncated += 1;
+                                }
+                                w.field(v.as_bytes())
                             }
-                            w.field(v.as_bytes())
-                        }
+                        },
                     },
                 }
             }

@@ -430,10 +430,9 @@ pub fn build(file: &str, scenario: &Scenario) -> Result<Vec<HostLog>, WriterErro
                     layout.field_index(flag),
                     layout.field_index(ip),
                     spec.fields.contains_key(flag),
-                ) {
-                    if let Value::Str(addr) = &values[ii] {
-                        values[fi] = Value::Bool(addr.contains(':'));
-                    }
+                ) && let Value::Str(addr) = &values[ii]
+                {
+                    values[fi] = Value::Bool(addr.contains(':'));
                 }
             }
             let (pid, tid) = match log {
