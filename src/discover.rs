@@ -34,6 +34,16 @@ pub struct Skipped {
 pub struct Discovery {
     pub inputs: Vec<Input>,
     pub skipped: Vec<Skipped>,
+    /// macOS resource forks (AppleDouble `._*` files, as archives unpacked on a Mac hold under
+    /// `__MACOSX/`): counted, not listed and not read.
+    pub resource_forks: u64,
+}
+
+/// What examining one file found.
+enum Found {
+    Input(Input),
+    Skipped(Skipped),
+    ResourceFork,
 }
 
 fn has_glob_chars(s: &str) -> bool {
@@ -77,15 +87,24 @@ fn discover_with(args: &[PathBuf], hash: bool) -> Result<Discovery> {
             collect(arg, &mut files)?;
         }
     }
-    let results: Vec<std::result::Result<Input, Skipped>> = files
+    let results: Vec<Found> = files
         .into_par_iter()
-        .map(|(display, path)| examine(display, path, hash))
+        .map(|(display, path)| {
+            if is_resource_fork(&path) {
+                return Found::ResourceFork;
+            }
+            match examine(display, path, hash) {
+                Ok(i) => Found::Input(i),
+                Err(s) => Found::Skipped(s),
+            }
+        })
         .collect();
     let mut d = Discovery::default();
     for r in results {
         match r {
-            Ok(i) => d.inputs.push(i),
-            Err(s) => d.skipped.push(s),
+            Found::Input(i) => d.inputs.push(i),
+            Found::Skipped(s) => d.skipped.push(s),
+            Found::ResourceFork => d.resource_forks += 1,
         }
     }
     // The same file named twice (e.g. `dir` and `dir/x.evtx`) is read once: keep the first
@@ -97,6 +116,12 @@ fn discover_with(args: &[PathBuf], hash: bool) -> Result<Discovery> {
     });
     if d.inputs.is_empty() {
         let mut detail = String::new();
+        if d.resource_forks > 0 {
+            detail = format!(
+                " ({} macOS resource fork file(s) not read)",
+                d.resource_forks
+            );
+        }
         if !d.skipped.is_empty() {
             let shown: Vec<String> = d
                 .skipped
@@ -167,6 +192,27 @@ fn walk(dir: &Path, files: &mut BTreeMap<String, PathBuf>) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The AppleDouble signature that starts a macOS resource fork file.
+const APPLE_DOUBLE_MAGIC: [u8; 4] = [0x00, 0x05, 0x16, 0x07];
+
+/// A macOS resource fork: a file named `._*` inside a `__MACOSX` folder, or anywhere when it
+/// starts with the AppleDouble signature (`tar` and network shares put them beside the files).
+pub fn is_resource_fork(path: &Path) -> bool {
+    let Some(name) = path.file_name().map(|n| n.to_string_lossy()) else {
+        return false;
+    };
+    if !name.starts_with("._") {
+        return false;
+    }
+    if path.components().any(|c| c.as_os_str() == "__MACOSX") {
+        return true;
+    }
+    let mut head = [0u8; 4];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok_and(|()| head == APPLE_DOUBLE_MAGIC)
 }
 
 fn examine(display: String, path: PathBuf, hash: bool) -> std::result::Result<Input, Skipped> {

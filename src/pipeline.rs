@@ -38,6 +38,8 @@ impl InputReport {
 pub struct Loaded {
     pub inputs: Vec<InputReport>,
     pub skipped: Vec<Skipped>,
+    /// macOS resource forks found and not read (see [`Discovery::resource_forks`]).
+    pub resource_forks: u64,
     /// All kept events, in the total order (time, file, record id, position).
     pub events: EventStore,
     /// Bytes of encoded events written to the temporary spill file (see [`set_spill_mib`]).
@@ -87,8 +89,14 @@ fn progress_bar(inputs: &[Input]) -> ProgressBar {
 /// Discover, read and normalize the given paths.
 pub fn load(paths: &[PathBuf]) -> Result<Loaded> {
     // Hashed while parsing (see `load_inputs`): each file is read from disk once.
-    let Discovery { inputs, skipped } = discover_unhashed(paths)?;
-    Ok(load_inputs(inputs, skipped))
+    let Discovery {
+        inputs,
+        skipped,
+        resource_forks,
+    } = discover_unhashed(paths)?;
+    let mut loaded = load_inputs(inputs, skipped);
+    loaded.resource_forks = resource_forks;
+    Ok(loaded)
 }
 
 /// Read and normalize already discovered inputs. An input whose `sha256` is empty (see
@@ -162,6 +170,7 @@ pub fn load_inputs(inputs: Vec<Input>, skipped: Vec<Skipped>) -> Loaded {
     Loaded {
         inputs: reports,
         skipped,
+        resource_forks: 0,
         events: EventStore::build(batches, addrs, &spill),
         spilled: spill.written(),
         spill_failure: spill.failure().map(str::to_string),

@@ -177,6 +177,13 @@ pub fn summary(l: &Loaded) -> String {
     for sk in &l.skipped {
         let _ = writeln!(s, "skipped {}: {}", term(&sk.path), term(&sk.reason));
     }
+    if l.resource_forks > 0 {
+        let _ = writeln!(
+            s,
+            "not read: {} macOS resource fork file(s) (._* AppleDouble, as under __MACOSX/)",
+            l.resource_forks
+        );
+    }
     for i in &l.inputs {
         let st = &i.stats;
         if !st.incomplete() && !st.dirty && st.notes.is_empty() {

@@ -91,9 +91,7 @@ pub fn read_from<R: Read>(
                 }
                 r
             }),
-            Flavor::Winlogbeat => {
-                object("a Winlogbeat").and_then(|obj| beats.record(&obj, prov))
-            }
+            Flavor::Winlogbeat => object("a Winlogbeat").and_then(|obj| beats.record(&obj, prov)),
         };
         match rec {
             Ok(r) => {
@@ -107,7 +105,9 @@ pub fn read_from<R: Read>(
     }
     stats.truncated = src.truncated;
     if src.layout() == Some(Layout::Array) {
-        stats.notes.push("one JSON array, read record by record".to_string());
+        stats
+            .notes
+            .push("one JSON array, read record by record".to_string());
     } else if src.layout() == Some(Layout::Concatenated) {
         stats
             .notes
@@ -220,7 +220,8 @@ pub fn record_from_nxlog(obj: &Map<String, Value>, prov: Provenance) -> Result<R
         .get("EventTime")
         .and_then(Value::as_str)
         .and_then(Ts::parse);
-    let rename_pid = channel.eq_ignore_ascii_case("Security") && PROCESS_ID_UPPER.contains(&event_id);
+    let rename_pid =
+        channel.eq_ignore_ascii_case("Security") && PROCESS_ID_UPPER.contains(&event_id);
     let data = obj
         .iter()
         .filter(|(k, _)| !is_nxlog_meta(k, obj))

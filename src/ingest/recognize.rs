@@ -95,10 +95,7 @@ mod tests {
         let nx = format!(
             "{{\"Message\":\"{long}\",\"EventID\":4104,\"Hostname\":\"h\",\"EventTime\":\"2020-09-17 17:31:45\"}}\n"
         );
-        assert_eq!(
-            recognize(nx.as_bytes()),
-            Verdict::Known(Format::NxlogJsonl)
-        );
+        assert_eq!(recognize(nx.as_bytes()), Verdict::Known(Format::NxlogJsonl));
         let wlb8 = format!(
             "[{{\"message\":\"{long}\",\"winlog\":{{\"channel\":\"Security\",\"event_id\":\"4688\"}}}}]"
         );

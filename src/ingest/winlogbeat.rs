@@ -207,9 +207,9 @@ impl Reader {
                 )
             }
         };
-        let event_id = id
-            .and_then(|n| u32::try_from(n).ok())
-            .ok_or_else(|| "no numeric event id (winlog.event_id, event_id, event.code)".to_string())?;
+        let event_id = id.and_then(|n| u32::try_from(n).ok()).ok_or_else(|| {
+            "no numeric event id (winlog.event_id, event_id, event.code)".to_string()
+        })?;
         let mut data = data.unwrap_or_default();
         // UserData's element name is not a field.
         data.retain(|(k, _)| &**k != "xml_name");
@@ -285,9 +285,9 @@ impl Reader {
                 None if name.ends_with("CommandLine") => {
                     let args = ecs.replace("command_line", "args");
                     let joined = match get(doc, &args) {
-                        Some(Value::Array(a)) => Some(
-                            a.iter().map(value_text).collect::<Vec<_>>().join(" "),
-                        ),
+                        Some(Value::Array(a)) => {
+                            Some(a.iter().map(value_text).collect::<Vec<_>>().join(" "))
+                        }
                         _ => None,
                     };
                     if joined.is_some() {

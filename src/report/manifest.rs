@@ -76,6 +76,8 @@ pub struct Totals {
     pub inputs: usize,
     pub inputs_incomplete: usize,
     pub skipped: usize,
+    /// macOS resource fork files (`._*`) found and not read: counted, not listed.
+    pub resource_forks: u64,
     pub records_read: u64,
     pub events_kept: usize,
     pub timeline_rows: u64,
@@ -165,6 +167,7 @@ pub fn write(
             inputs: l.inputs.len(),
             inputs_incomplete: l.inputs.iter().filter(|i| i.stats.incomplete()).count(),
             skipped: l.skipped.len(),
+            resource_forks: l.resource_forks,
             records_read: l.inputs.iter().map(|i| i.stats.records_read).sum(),
             events_kept: l.events.len(),
             timeline_rows: count("timeline"),

@@ -4,7 +4,8 @@
 //! chunks with their CRC32s, string and template tables, and each record a template instance
 //! (a System template per host, an EventData template per event layout, nested as its last
 //! substitution). [`scenario`] turns the TOML scenarios of `testdata/scenarios/` into fixture
-//! files; [`scale`] writes large synthetic corpora with planted attacks.
+//! files; [`scale`] writes large synthetic corpora with planted attacks; [`shipper`] renders
+//! records as Winlogbeat and Elastic Agent JSON.
 
 pub mod binxml;
 pub mod chunk;
@@ -12,6 +13,7 @@ pub mod file;
 pub mod scale;
 pub mod scenario;
 pub mod schema;
+pub mod shipper;
 
 pub use file::{EventRecord, EvtxWriter, write_to_vec};
 pub use schema::{Log, SysmonGen};
