@@ -280,7 +280,8 @@ impl Reader {
             if !ids.contains(&event_id) || has(data, name) {
                 continue;
             }
-            let value = match text(doc, ecs) {
+            // An empty value moved is empty, not absent.
+            let value = match get(doc, ecs).map(value_text) {
                 Some(v) => Some(v),
                 None if name.ends_with("CommandLine") => {
                     let args = ecs.replace("command_line", "args");
