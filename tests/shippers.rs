@@ -368,3 +368,37 @@ fn resource_forks_are_counted_not_listed() {
     );
     assert!(!summary.contains("._Security"), "{summary}");
 }
+
+/// A shipped array cut off mid-record: the records before the cut are read, the file is marked
+/// truncated and the damage names the line of the cut record.
+#[test]
+fn cut_array_keeps_what_was_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let evtx = scenario_evtx().into_iter().next().unwrap();
+    let records = shipper::evtx_records(&evtx).unwrap();
+    assert!(records.len() >= 3);
+    let mut bytes = Vec::new();
+    shipper::write(
+        &records,
+        ShipperShape::Winlogbeat8,
+        ShipperLayout::Array,
+        &mut bytes,
+    )
+    .unwrap();
+    // Cut in the middle of the last record's line (line 1 is `[`).
+    let last_line_start = bytes[..bytes.len() - 3]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .unwrap();
+    bytes.truncate(last_line_start + 20);
+    let path = tmp.path().join("cut.json");
+    std::fs::write(&path, &bytes).unwrap();
+    let display: Arc<str> = Arc::from("cut.json");
+    let (got, stats) = ingest::read(&path, &display, Format::WinlogbeatJson).unwrap();
+    assert!(stats.truncated);
+    assert_eq!(stats.records_read, records.len() as u64 - 1);
+    assert_eq!(stats.damage.len(), 1, "{:?}", stats.damage);
+    assert_eq!(stats.damage[0].line, Some(records.len() as u64 + 1));
+    assert!(stats.damage[0].reason.contains("cut off"));
+    assert!(got.iter().all(|r| r.prov.line.is_some()));
+}

@@ -156,6 +156,7 @@ impl<R: Read> JsonRecords<R> {
             let Some(&b) = avail.first() else {
                 if layout == Layout::Array {
                     self.truncated = true;
+                    self.done = true;
                     return Ok(Some(Step::Damage(
                         self.src.newlines() + 1,
                         "the file ends before the JSON array is closed (no `]`)".into(),
@@ -185,6 +186,7 @@ impl<R: Read> JsonRecords<R> {
             let avail = self.src.fill_buf()?;
             if avail.is_empty() {
                 self.truncated = true;
+                self.done = true;
                 return Ok(Some(Step::Damage(
                     line,
                     "record cut off at the end of the file".into(),
@@ -317,5 +319,77 @@ fn read_line(src: &mut impl BufRead, buf: &mut Vec<u8>) -> io::Result<Option<usi
         if done {
             return Ok(Some(total));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// (line, record text or "!" + damage reason) for every item.
+    fn items(text: &str) -> (Vec<(u64, String)>, Option<Layout>, bool) {
+        let mut r = JsonRecords::new(text.as_bytes());
+        let mut out = Vec::new();
+        while let Some(n) = r.next_record() {
+            out.push(match n {
+                Next::Record { line, bytes } => (line, String::from_utf8_lossy(bytes).into()),
+                Next::Damage { line, reason } => (line, format!("!{reason}")),
+            });
+        }
+        (out, r.layout(), r.truncated)
+    }
+
+    #[test]
+    fn lines_array_and_pretty_records() {
+        let (it, layout, cut) = items("\n{\"a\":1}\r\n\n{\"b\":\"}\"}\n");
+        assert_eq!(layout, Some(Layout::Lines));
+        assert!(!cut);
+        assert_eq!(it, [(2, "{\"a\":1}".into()), (4, "{\"b\":\"}\"}".into())]);
+
+        let (it, layout, cut) = items("[\n  {\"a\":\"x]\\\"\"},\n  {\"b\":[1,{}]}\n]\n");
+        assert_eq!(layout, Some(Layout::Array));
+        assert!(!cut);
+        assert_eq!(
+            it,
+            [
+                (2, "{\"a\":\"x]\\\"\"}".into()),
+                (3, "{\"b\":[1,{}]}".into())
+            ]
+        );
+
+        let (it, layout, _) = items("{\n  \"a\": 1\n}\n{\n  \"b\": 2\n}");
+        assert_eq!(layout, Some(Layout::Concatenated));
+        assert_eq!(
+            it,
+            [
+                (1, "{\n  \"a\": 1\n}".into()),
+                (4, "{\n  \"b\": 2\n}".into())
+            ]
+        );
+        let (it, _, _) = items("[]");
+        assert!(it.is_empty());
+    }
+
+    #[test]
+    fn broken_arrays_are_damage() {
+        // Cut inside the second element.
+        let (it, _, cut) = items("[{\"a\":1},\n{\"b\":");
+        assert!(cut);
+        assert_eq!(it[0], (1, "{\"a\":1}".into()));
+        assert_eq!(it[1].0, 2);
+        assert!(it[1].1.contains("cut off"), "{it:?}");
+        // No closing bracket.
+        let (it, _, cut) = items("[{\"a\":1}\n");
+        assert!(cut);
+        assert!(it[1].1.contains("no `]`"), "{it:?}");
+        // Something after the array.
+        let (it, _, cut) = items("[{\"a\":1}]\n\nxyz");
+        assert!(!cut);
+        assert_eq!(it.len(), 2);
+        assert_eq!(it[1].0, 3);
+        assert!(it[1].1.contains("after the end"), "{it:?}");
+        // A bare scalar element is a record (the reader says it is not an object).
+        let (it, _, _) = items("[1, {\"a\":2}]");
+        assert_eq!(it, [(1, "1".into()), (1, "{\"a\":2}".into())]);
     }
 }

@@ -388,3 +388,93 @@ impl Reader {
         notes
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(json: &str) -> (Result<RawRecord, String>, Reader) {
+        let mut r = Reader::default();
+        let obj: Map<String, Value> = serde_json::from_str(json).unwrap();
+        let prov = Provenance {
+            file: Arc::from("t.json"),
+            chunk: None,
+            offset: None,
+            line: Some(1),
+        };
+        (r.record(&obj, prov), r)
+    }
+
+    #[test]
+    fn winlogbeat6_fields() {
+        let (r, st) = read(
+            r#"{"@timestamp":"2019-05-14T01:29:04.306Z","beat":{"name":"h"},"computer_name":"IEWIN7","event_data":{"ProcessId":"3572","Image":"C:\\x.exe","UtcTime":"2019-05-14 01:29:04.304"},"event_id":1,"log_name":"Microsoft-Windows-Sysmon/Operational","record_number":"10941","source_name":"Microsoft-Windows-Sysmon","message":"m","user":{"name":"SYSTEM"}}"#,
+        );
+        let r = r.unwrap();
+        assert_eq!(r.channel, "Microsoft-Windows-Sysmon/Operational");
+        assert_eq!(r.provider, "Microsoft-Windows-Sysmon");
+        assert_eq!((r.event_id, r.record_id), (1, Some(10941)));
+        assert_eq!(r.computer, "IEWIN7");
+        assert_eq!(r.time.unwrap().iso(), "2019-05-14T01:29:04.3060000Z");
+        let names: Vec<&str> = r.data.iter().map(|(k, _)| &**k).collect();
+        assert_eq!(names, ["ProcessId", "Image", "UtcTime"]);
+        let notes = st.notes().join("\n");
+        assert!(notes.contains("1 record(s) as Winlogbeat 6.x"), "{notes}");
+        assert!(notes.contains("from 2 ms to 2 ms"), "{notes}");
+    }
+
+    #[test]
+    fn winlog_fields_ids_as_text_or_numbers() {
+        let doc = r#"{"_index":"i","_source":{"@timestamp":"2020-01-01T00:00:00.500Z","event":{"code":"4688","provider":"x"},"host":{"name":"ws"},"winlog":{"channel":"Security","provider_name":"Microsoft-Windows-Security-Auditing","event_id":"4688","record_id":"77","computer_name":"WS.corp","time_created":"2020-01-01T00:00:00.4991234Z","event_data":{"NewProcessId":"0x10","NewProcessName":"C:\\a.exe"}}}}"#;
+        let (r, st) = read(doc);
+        let r = r.unwrap();
+        assert_eq!((r.event_id, r.record_id), (4688, Some(77)));
+        assert_eq!(r.computer, "WS.corp");
+        assert_eq!(r.provider, "Microsoft-Windows-Security-Auditing");
+        assert_eq!(r.time.unwrap().iso(), "2020-01-01T00:00:00.4991234Z");
+        assert!(st.notes().join("\n").contains("winlog.time_created"));
+        // Numbers, dotted keys, and only ECS ids.
+        let (r, _) = read(
+            r#"{"@timestamp":"2020-01-01T00:00:00.5Z","winlog.channel":"System","event.code":"6005","host.name":"ws","winlog.record_id":3,"winlog.event_data.Data1":"a"}"#,
+        );
+        let r = r.unwrap();
+        assert_eq!(
+            (r.channel.as_str(), r.event_id, r.record_id),
+            ("System", 6005, Some(3))
+        );
+        assert_eq!(r.computer, "ws");
+        assert_eq!(r.get("Data1"), Some("a"));
+        let (r, _) = read(r#"{"winlog":{"channel":"Security"}}"#);
+        assert!(r.unwrap_err().contains("no numeric event id"));
+        let (r, _) = read(r#"{"message":"x"}"#);
+        assert!(r.unwrap_err().contains("not a Winlogbeat"));
+    }
+
+    #[test]
+    fn sysmon_fields_moved_to_ecs_are_restored() {
+        let (r, st) = read(
+            r#"{"@timestamp":"2019-05-14T01:29:04.304Z","process":{"entity_id":"{a-b}","pid":3572,"executable":"C:\\m.exe","args":["C:\\m.exe","-Embedding"]},"user":{"domain":"NT AUTHORITY","name":"SYSTEM"},"source":{"ip":"10.0.0.1","port":135,"domain":""},"network":{"direction":"inbound"},"winlog":{"channel":"Microsoft-Windows-Sysmon/Operational","event_id":3,"record_id":5,"computer_name":"H","event_data":{"RuleName":""}}}"#,
+        );
+        let r = r.unwrap();
+        assert_eq!(r.get("UtcTime"), Some("2019-05-14 01:29:04.304"));
+        assert_eq!(r.get("ProcessGuid"), Some("{a-b}"));
+        assert_eq!(r.get("ProcessId"), Some("3572"));
+        assert_eq!(r.get("SourcePort"), Some("135"));
+        assert_eq!(r.get("SourceHostname"), Some(""));
+        assert_eq!(r.get("Initiated"), Some("false"));
+        assert_eq!(r.get("User"), Some("NT AUTHORITY\\SYSTEM"));
+        assert_eq!(r.get("CommandLine"), None, "not a field of event 3");
+        let notes = st.notes().join("\n");
+        assert!(notes.contains("their time is Sysmon's UtcTime"), "{notes}");
+        assert!(
+            notes.contains("1 Sysmon record(s) had EventData fields restored"),
+            "{notes}"
+        );
+        // Event 1: the command line from process.args when command_line is absent.
+        let (r, st) = read(
+            r#"{"@timestamp":"2019-05-14T01:29:04.304Z","process":{"args":["C:\\m.exe","-Embedding"]},"winlog":{"channel":"microsoft-windows-sysmon/operational","event_id":1,"event_data":{"UtcTime":"2019-05-14 01:29:04.300"}}}"#,
+        );
+        assert_eq!(r.unwrap().get("CommandLine"), Some("C:\\m.exe -Embedding"));
+        assert!(st.notes().join("\n").contains("original quoting is lost"));
+    }
+}
