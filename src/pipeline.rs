@@ -126,8 +126,19 @@ pub fn load_inputs(inputs: Vec<Input>, skipped: Vec<Skipped>) -> Loaded {
             } else {
                 hash_file(&input.path).and_then(|(size, sha)| {
                     (input.size, input.sha256) = (size, sha);
-                    ingest::read(&input.path, &input.display, input.format)
-                        .map(|(r, s)| (normalize_batch(&r), s))
+                    match ingest::json_flavor(input.format) {
+                        // Normalized a batch at a time: a large file's records are never all
+                        // held at once.
+                        Some(flavor) => ingest::jsonl::read_path_batches(
+                            &input.path,
+                            &input.display,
+                            flavor,
+                            &mut |r| normalize_batch(&r),
+                        )
+                        .map(|(parts, s)| (Part::join(parts), s)),
+                        None => ingest::read(&input.path, &input.display, input.format)
+                            .map(|(r, s)| (normalize_batch(&r), s)),
+                    }
                 })
             };
             let (part, stats) = match result {

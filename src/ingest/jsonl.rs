@@ -52,9 +52,37 @@ pub fn read_from<R: Read>(
     flavor: Flavor,
     keep: &dyn Fn(u32) -> bool,
 ) -> (Vec<RawRecord>, ReadStats) {
+    let (batches, stats) = read_batches(input, display, flavor, keep, &mut |b| b);
+    (batches.into_iter().flatten().collect(), stats)
+}
+
+/// Kept records handed to the callback this many at a time by [`read_batches`].
+pub const BATCH_RECORDS: usize = 4096;
+
+/// Read one JSON file, handing its kept records to `batch` [`BATCH_RECORDS`] at a time (in
+/// file order), so that a large file's records are never all held at once.
+pub fn read_path_batches<T>(
+    path: &Path,
+    display: &Arc<str>,
+    flavor: Flavor,
+    batch: &mut dyn FnMut(Vec<RawRecord>) -> T,
+) -> io::Result<(Vec<T>, ReadStats)> {
+    let file = File::open(path)?;
+    Ok(read_batches(file, display, flavor, &wanted_event_id, batch))
+}
+
+/// [`read_from`], handing the kept records to `batch` [`BATCH_RECORDS`] at a time.
+pub fn read_batches<R: Read, T>(
+    input: R,
+    display: &Arc<str>,
+    flavor: Flavor,
+    keep: &dyn Fn(u32) -> bool,
+    batch: &mut dyn FnMut(Vec<RawRecord>) -> T,
+) -> (Vec<T>, ReadStats) {
     let mut src = JsonRecords::new(input);
     let mut stats = ReadStats::default();
     let mut records = Vec::new();
+    let mut out = Vec::new();
     let mut clock = NxlogClock::default();
     let mut beats = winlogbeat::Reader::default();
     while let Some(next) = src.next_record() {
@@ -98,6 +126,10 @@ pub fn read_from<R: Read>(
                 stats.records_read += 1;
                 if keep(r.event_id) {
                     records.push(r);
+                    stats.records_wanted += 1;
+                    if records.len() == BATCH_RECORDS {
+                        out.push(batch(std::mem::take(&mut records)));
+                    }
                 }
             }
             Err(reason) => stats.damage.push(damage(line_no, Some(1), reason)),
@@ -129,8 +161,10 @@ pub fn read_from<R: Read>(
         Flavor::Winlogbeat => stats.notes.extend(beats.notes()),
         Flavor::EvtxDump => {}
     }
-    stats.records_wanted = records.len() as u64;
-    (records, stats)
+    if !records.is_empty() {
+        out.push(batch(records));
+    }
+    (out, stats)
 }
 
 fn damage(line: u64, lost: Option<u64>, reason: String) -> Damage {

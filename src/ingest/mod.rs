@@ -159,6 +159,16 @@ pub fn read(
     }
 }
 
+/// The JSON reader's flavor of a format read as JSON records.
+pub fn json_flavor(format: Format) -> Option<jsonl::Flavor> {
+    match format {
+        Format::EvtxDumpJsonl => Some(jsonl::Flavor::EvtxDump),
+        Format::NxlogJsonl => Some(jsonl::Flavor::Nxlog),
+        Format::WinlogbeatJson => Some(jsonl::Flavor::Winlogbeat),
+        _ => None,
+    }
+}
+
 /// What reading an unrecognized JSON file gives: nothing, and damage that says why.
 fn unrecognized_json() -> ReadStats {
     ReadStats {
