@@ -94,6 +94,16 @@ pub struct Discovery {
     pub inputs: Vec<Input>,
     /// In path order.
     pub skipped: Vec<Skipped>,
+    /// macOS resource forks (AppleDouble `._*` files, as archives unpacked on a Mac hold under
+    /// `__MACOSX/`): counted, not listed and not read.
+    pub resource_forks: u64,
+}
+
+/// What examining one file found.
+enum Examined {
+    Input(Input),
+    Skipped(Skipped),
+    ResourceFork,
 }
 
 fn has_glob_chars(s: &str) -> bool {
@@ -154,10 +164,18 @@ fn discover_with(args: &[PathBuf], hash: bool) -> Result<Discovery> {
             _ => collect(arg, &mut found)?,
         }
     }
-    let results: Vec<std::result::Result<Input, Skipped>> = found
+    let results: Vec<Examined> = found
         .files
         .into_par_iter()
-        .map(|(display, path)| examine(display, path, hash))
+        .map(|(display, path)| {
+            if is_resource_fork(&path) {
+                return Examined::ResourceFork;
+            }
+            match examine(display, path, hash) {
+                Ok(i) => Examined::Input(i),
+                Err(s) => Examined::Skipped(s),
+            }
+        })
         .collect();
     let mut d = Discovery {
         skipped: found.skipped,
@@ -165,8 +183,9 @@ fn discover_with(args: &[PathBuf], hash: bool) -> Result<Discovery> {
     };
     for r in results {
         match r {
-            Ok(i) => d.inputs.push(i),
-            Err(s) => d.skipped.push(s),
+            Examined::Input(i) => d.inputs.push(i),
+            Examined::Skipped(s) => d.skipped.push(s),
+            Examined::ResourceFork => d.resource_forks += 1,
         }
     }
     d.skipped
@@ -181,6 +200,12 @@ fn discover_with(args: &[PathBuf], hash: bool) -> Result<Discovery> {
     });
     if d.inputs.is_empty() {
         let mut detail = String::new();
+        if d.resource_forks > 0 {
+            detail = format!(
+                " ({} macOS resource fork file(s) not read)",
+                d.resource_forks
+            );
+        }
         if !d.skipped.is_empty() {
             let shown: Vec<String> = d
                 .skipped
@@ -291,6 +316,27 @@ fn is_hidden(p: &Path) -> bool {
         std::path::Component::Normal(n) => n.as_encoded_bytes().first() == Some(&b'.'),
         _ => false,
     })
+}
+
+/// The AppleDouble signature that starts a macOS resource fork file.
+const APPLE_DOUBLE_MAGIC: [u8; 4] = [0x00, 0x05, 0x16, 0x07];
+
+/// A macOS resource fork: a file named `._*` inside a `__MACOSX` folder, or anywhere when it
+/// starts with the AppleDouble signature (`tar` and network shares put them beside the files).
+pub fn is_resource_fork(path: &Path) -> bool {
+    let Some(name) = path.file_name().map(|n| n.to_string_lossy()) else {
+        return false;
+    };
+    if !name.starts_with("._") {
+        return false;
+    }
+    if path.components().any(|c| c.as_os_str() == "__MACOSX") {
+        return true;
+    }
+    let mut head = [0u8; 4];
+    crate::open::open_input(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok_and(|()| head == APPLE_DOUBLE_MAGIC)
 }
 
 fn examine(display: String, path: PathBuf, hash: bool) -> std::result::Result<Input, Skipped> {

@@ -11,6 +11,7 @@
 use crate::event::{
     Boot, Direction, Event, Kind, LocalSide, Network, Process, ProcessEnd, Text, synthetic_id,
 };
+use crate::names::{canonical_channel, canonical_provider};
 use crate::record::RawRecord;
 use crate::time::Ts;
 use std::borrow::Cow;
@@ -267,8 +268,8 @@ fn normalize_one(r: &RawRecord, addrs: &HostAddresses, interner: &mut Interner) 
         host,
         time,
         utc_time,
-        channel: interner.get(&r.channel),
-        provider: interner.get(&r.provider),
+        channel: interner.get(canonical_channel(&r.channel)),
+        provider: interner.get(canonical_provider(&r.provider)),
         event_id: r.event_id,
         record_id: r.record_id.unwrap_or(0),
         prov: r.prov.clone(),

@@ -36,6 +36,8 @@ impl InputReport {
 pub struct Loaded {
     pub inputs: Vec<InputReport>,
     pub skipped: Vec<Skipped>,
+    /// macOS resource forks found and not read (see [`Discovery::resource_forks`]).
+    pub resource_forks: u64,
     /// All kept events, in the total order (time, file, record id, position).
     pub events: EventStore,
     /// Bytes of encoded events written to the temporary spill file (see [`set_spill_mib`]).
@@ -90,8 +92,14 @@ pub fn load(paths: &[PathBuf]) -> Result<Loaded> {
 /// [`load`], telling `progress` how reading goes.
 pub fn load_with(paths: &[PathBuf], progress: &dyn Progress) -> Result<Loaded> {
     // Hashed while parsing (see `load_inputs`): each file is read from disk once.
-    let Discovery { inputs, skipped } = discover_unhashed(paths)?;
-    Ok(load_inputs_with(inputs, skipped, progress))
+    let Discovery {
+        inputs,
+        skipped,
+        resource_forks,
+    } = discover_unhashed(paths)?;
+    let mut loaded = load_inputs_with(inputs, skipped, progress);
+    loaded.resource_forks = resource_forks;
+    Ok(loaded)
 }
 
 /// Read and normalize already discovered inputs. An input whose `sha256` is empty (see
@@ -137,8 +145,19 @@ pub fn load_inputs_with(
             } else {
                 hash_file(&input.path).and_then(|(size, sha)| {
                     (input.size, input.sha256) = (size, sha);
-                    ingest::read(&input.path, &input.display, input.format)
-                        .map(|(r, s)| (normalize_batch(&r), s))
+                    match ingest::json_flavor(input.format) {
+                        // Normalized a batch at a time: a large file's records are never all
+                        // held at once.
+                        Some(flavor) => ingest::jsonl::read_path_batches(
+                            &input.path,
+                            &input.display,
+                            flavor,
+                            &mut |r| normalize_batch(&r),
+                        )
+                        .map(|(parts, s)| (Part::join(parts), s)),
+                        None => ingest::read(&input.path, &input.display, input.format)
+                            .map(|(r, s)| (normalize_batch(&r), s)),
+                    }
                 })
             };
             let (part, stats) = match result {
@@ -187,6 +206,7 @@ pub fn load_inputs_with(
     Loaded {
         inputs: reports,
         skipped,
+        resource_forks: 0,
         events,
         spilled: spill.written(),
         spill_failure: spill.failure().map(str::to_string),

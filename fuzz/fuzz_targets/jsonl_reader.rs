@@ -1,5 +1,6 @@
-//! `cargo +nightly fuzz run jsonl_reader`: both JSON lines readers (evtx_dump and NXLog) never
-//! panic, whatever the bytes. The first byte picks the flavor.
+//! `cargo +nightly fuzz run jsonl_reader`: the JSON readers (evtx_dump, NXLog, Winlogbeat /
+//! Elastic Agent; lines, arrays, pretty-printed) never panic and always end, whatever the bytes.
+//! The first byte picks the flavor.
 #![no_main]
 
 use dcomhunt::ingest::{self, jsonl};
@@ -10,10 +11,10 @@ fuzz_target!(|data: &[u8]| {
     let Some((&sel, rest)) = data.split_first() else {
         return;
     };
-    let flavor = if sel & 1 == 0 {
-        jsonl::Flavor::EvtxDump
-    } else {
-        jsonl::Flavor::Nxlog
+    let flavor = match sel % 3 {
+        0 => jsonl::Flavor::EvtxDump,
+        1 => jsonl::Flavor::Nxlog,
+        _ => jsonl::Flavor::Winlogbeat,
     };
     let display: Arc<str> = Arc::from("fuzz.jsonl");
     let _ = ingest::sniff(rest);

@@ -7,6 +7,7 @@ use clap::{Args, Subcommand};
 
 use crate::writer::scale::{ScaleOptions, generate};
 use crate::writer::scenario::{check_fixtures, write_fixtures};
+use crate::writer::shipper::{self, ShipperLayout, ShipperShape};
 
 #[derive(Debug, Args)]
 pub struct DevArgs {
@@ -25,6 +26,20 @@ pub enum DevCommand {
         /// The testdata folder.
         #[arg(long, default_value = "testdata", value_name = "DIR")]
         testdata: PathBuf,
+    },
+    /// Render every record of EVTX files as a log shipper writes them (Winlogbeat, Elastic
+    /// Agent): fixtures for the shipped-JSON reader.
+    Ship {
+        #[arg(long, value_enum)]
+        shape: ShipperShape,
+        #[arg(long, value_enum, default_value = "lines")]
+        layout: ShipperLayout,
+        /// The JSON file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// EVTX files, their records written in the order given.
+        #[arg(required = true)]
+        evtx: Vec<PathBuf>,
     },
     /// Write a large synthetic corpus with planted attacks (listed in DIR/planted.json).
     Scale {
@@ -71,6 +86,26 @@ pub fn run(args: DevArgs) -> anyhow::Result<i32> {
             let written = write_fixtures(&testdata)
                 .with_context(|| format!("writing fixtures in {}", testdata.display()))?;
             println!("wrote {} fixture files", written.len());
+            Ok(0)
+        }
+        DevCommand::Ship {
+            shape,
+            layout,
+            out,
+            evtx,
+        } => {
+            let mut records = Vec::new();
+            for p in &evtx {
+                records.extend(shipper::evtx_records(p)?);
+            }
+            let mut f = std::io::BufWriter::new(
+                std::fs::File::create(&out)
+                    .with_context(|| format!("creating {}", out.display()))?,
+            );
+            shipper::write(&records, shape, layout, &mut f)
+                .and_then(|()| std::io::Write::flush(&mut f))
+                .with_context(|| format!("writing {}", out.display()))?;
+            println!("wrote {} records to {}", records.len(), out.display());
             Ok(0)
         }
         DevCommand::Scale {

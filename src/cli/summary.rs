@@ -144,6 +144,13 @@ fn skipped(l: &Loaded, o: SummaryOpts, s: &mut String) {
     for sk in l.unread() {
         let _ = writeln!(s, "NOT READ {}: {}", term(&sk.path), term(&sk.reason));
     }
+    if l.resource_forks > 0 && !o.quiet {
+        let _ = writeln!(
+            s,
+            "not read: {} macOS resource fork file(s) (._* AppleDouble, as under __MACOSX/)",
+            l.resource_forks
+        );
+    }
     for sk in l.skipped.iter().filter(|k| !k.unread) {
         let kind = reason_kind(&sk.reason);
         if kind == "cannot read" || suspicious(&sk.path) {

@@ -1,32 +1,36 @@
-//! JSON lines → [`RawRecord`]s: `evtx_dump -o jsonl` output (the evtx crate's
-//! `{"Event":{"System":…,"EventData":…}}` shape, one record a line) and NXLog `im_msvistalog`
+//! JSON records → [`RawRecord`]s: `evtx_dump -o jsonl` output (the evtx crate's
+//! `{"Event":{"System":…,"EventData":…}}` shape, one record a line), NXLog `im_msvistalog`
 //! JSON (flat keys: `EventID`, `Channel`, `Hostname`, `EventTime`, the EventData fields at top
-//! level, …).
+//! level, …) and Winlogbeat / Elastic Agent JSON ([`super::winlogbeat`]).
 //!
-//! Lines are read one at a time, never more than [`MAX_LINE_BYTES`] of one held; a line that
+//! Records (JSON lines, or the elements of one JSON array) are read one at a time
+//! ([`super::json_records`]), never more than [`MAX_LINE_BYTES`] of one held; a record that
 //! cannot be read is damage (its line number and why) and the rest of the file is still read.
 //! The text may be UTF-8 or UTF-16 (Windows PowerShell 5 writes `>` redirections as UTF-16 LE).
 
 use super::json_event::{record_from_event_json_bytes, value_text};
-use super::xml::TextSource;
+use super::json_records::{JsonRecords, Layout, Next};
+use super::winlogbeat;
 use crate::record::{Damage, Provenance, RawRecord, ReadStats, wanted_event_id};
 use crate::time::Ts;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
-use std::io::{self, BufRead, Read};
+use std::io::{self, Read};
 use std::path::Path;
 use std::sync::Arc;
 
-/// Lines longer than this are damage, not read.
-pub const MAX_LINE_BYTES: usize = 16 << 20;
+/// Records longer than this are damage, not read.
+pub const MAX_LINE_BYTES: usize = super::json_records::MAX_RECORD_BYTES;
 
-/// Which JSON lines shape a file holds.
+/// Which JSON shape a file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flavor {
     /// `evtx_dump -o jsonl`.
     EvtxDump,
     /// NXLog `im_msvistalog` records written with `to_json()`.
     Nxlog,
+    /// Winlogbeat 6.x/7.x/8.x or Elastic Agent events.
+    Winlogbeat,
 }
 
 /// Read one JSON lines file.
@@ -47,49 +51,58 @@ pub fn read_from<R: Read>(
     flavor: Flavor,
     keep: &dyn Fn(u32) -> bool,
 ) -> (Vec<RawRecord>, ReadStats) {
-    // The source's own limit is only a backstop: lines are bounded below.
-    let mut src = TextSource::new(input, u64::MAX);
+    let (batches, stats) = read_batches(input, display, flavor, keep, &mut |b| b);
+    (batches.into_iter().flatten().collect(), stats)
+}
+
+/// Kept records handed to the callback this many at a time by [`read_batches`].
+pub const BATCH_RECORDS: usize = 4096;
+
+/// Read one JSON file, handing its kept records to `batch` [`BATCH_RECORDS`] at a time (in
+/// file order), so that a large file's records are never all held at once.
+pub fn read_path_batches<T>(
+    path: &Path,
+    display: &Arc<str>,
+    flavor: Flavor,
+    batch: &mut dyn FnMut(Vec<RawRecord>) -> T,
+) -> io::Result<(Vec<T>, ReadStats)> {
+    let file = crate::open::open_input(path)?;
+    Ok(read_batches(file, display, flavor, &wanted_event_id, batch))
+}
+
+/// [`read_from`], handing the kept records to `batch` [`BATCH_RECORDS`] at a time.
+pub fn read_batches<R: Read, T>(
+    input: R,
+    display: &Arc<str>,
+    flavor: Flavor,
+    keep: &dyn Fn(u32) -> bool,
+    batch: &mut dyn FnMut(Vec<RawRecord>) -> T,
+) -> (Vec<T>, ReadStats) {
+    let mut src = JsonRecords::new(input);
     let mut stats = ReadStats::default();
     let mut records = Vec::new();
+    let mut out = Vec::new();
     let mut clock = NxlogClock::default();
-    let mut line = Vec::new();
-    let mut line_no: u64 = 0;
-    loop {
-        let got = match next_line(&mut src, &mut line) {
-            Ok(g) => g,
-            Err(e) => {
-                stats.damage.push(damage(
-                    line_no + 1,
-                    None,
-                    format!("read error, rest of file not read: {e}"),
-                ));
-                break;
+    let mut beats = winlogbeat::Reader::default();
+    while let Some(next) = src.next_record() {
+        let (line_no, text) = match next {
+            Next::Record { line, bytes } => (line, bytes),
+            Next::Damage { line, reason } => {
+                let lost = reason.starts_with("record").then_some(1);
+                stats.damage.push(damage(line, lost, reason));
+                continue;
             }
         };
-        let Some(len) = got else {
-            break;
-        };
-        line_no += 1;
-        if len > MAX_LINE_BYTES {
-            stats.damage.push(damage(
-                line_no,
-                Some(1),
-                format!(
-                    "line of {len} bytes is longer than {} MiB: not read",
-                    MAX_LINE_BYTES >> 20
-                ),
-            ));
-            continue;
-        }
-        let text = line.strip_suffix(b"\r").unwrap_or(&line);
-        if text.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
         let prov = Provenance {
             file: display.clone(),
             chunk: None,
             offset: None,
             line: Some(line_no),
+        };
+        let object = |what: &str| match serde_json::from_slice::<Value>(text) {
+            Err(e) => Err(format!("not valid JSON: {e}")),
+            Ok(Value::Object(obj)) => Ok(obj),
+            Ok(_) => Err(format!("not {what} record: not a JSON object")),
         };
         let rec = match flavor {
             Flavor::EvtxDump => match record_from_event_json_bytes(text, prov) {
@@ -98,47 +111,65 @@ pub fn read_from<R: Read>(
                 }
                 Err(e) => Err(format!("not valid JSON: {e}")),
             },
-            Flavor::Nxlog => match serde_json::from_slice::<Value>(text) {
-                Err(e) => Err(format!("not valid JSON: {e}")),
-                Ok(value) => match value.as_object() {
-                    Some(obj) => {
-                        let r = record_from_nxlog(obj, prov);
-                        if r.is_ok() {
-                            clock.observe(obj);
-                        }
-                        r
-                    }
-                    None => Err("not an NXLog record: not a JSON object".to_string()),
-                },
-            },
+            Flavor::Nxlog => object("an NXLog").and_then(|obj| {
+                let r = record_from_nxlog(&obj, prov);
+                if r.is_ok() {
+                    clock.observe(&obj);
+                }
+                r
+            }),
+            Flavor::Winlogbeat => object("a Winlogbeat").and_then(|obj| beats.record(&obj, prov)),
         };
         match rec {
             Ok(r) => {
                 stats.records_read += 1;
                 if keep(r.event_id) {
                     records.push(r);
+                    stats.records_wanted += 1;
+                    if records.len() == BATCH_RECORDS {
+                        out.push(batch(std::mem::take(&mut records)));
+                    }
                 }
             }
             Err(reason) => stats.damage.push(damage(line_no, Some(1), reason)),
         }
+    }
+    stats.truncated = src.truncated;
+    if src.layout() == Some(Layout::Array) {
+        stats
+            .notes
+            .push("one JSON array, read record by record".to_string());
+    } else if src.layout() == Some(Layout::Concatenated) {
+        stats
+            .notes
+            .push("pretty-printed JSON records, read one after another".to_string());
     }
     if src.encoding() != super::xml::TextEncoding::Utf8 {
         stats
             .notes
             .push("UTF-16 text, decoded to UTF-8".to_string());
     }
-    if src.replaced > 0 {
+    if src.replaced() > 0 {
         stats.notes.push(format!(
             "{} invalid UTF-16 code unit(s) replaced by U+FFFD",
-            src.replaced
+            src.replaced()
         ));
     }
-    if flavor == Flavor::Nxlog {
-        stats.notes.extend(clock.notes());
-        stats.clock_resolution_ticks = clock.resolution_ticks();
+    match flavor {
+        Flavor::Nxlog => {
+            stats.notes.extend(clock.notes());
+            stats.clock_resolution_ticks = clock.resolution_ticks();
+        }
+        Flavor::Winlogbeat => {
+            stats.notes.extend(beats.notes());
+            stats.clock_resolution_ticks = super::winlogbeat::CLOCK_RESOLUTION_TICKS as u64;
+        }
+        Flavor::EvtxDump => {}
     }
-    stats.records_wanted = records.len() as u64;
-    (records, stats)
+    if !records.is_empty() {
+        out.push(batch(records));
+    }
+    (out, stats)
 }
 
 fn damage(line: u64, lost: Option<u64>, reason: String) -> Damage {
@@ -148,32 +179,6 @@ fn damage(line: u64, lost: Option<u64>, reason: String) -> Damage {
         line: Some(line),
         records_lost: lost,
         reason,
-    }
-}
-
-/// The next line (without its `\n`) into `buf`; `Some(length)` of the whole line, of which only
-/// the first [`MAX_LINE_BYTES`] + 1 bytes are kept; `None` at the end of input.
-fn next_line(src: &mut impl BufRead, buf: &mut Vec<u8>) -> io::Result<Option<usize>> {
-    buf.clear();
-    let mut total = 0usize;
-    let mut any = false;
-    loop {
-        let avail = src.fill_buf()?;
-        if avail.is_empty() {
-            return Ok(any.then_some(total));
-        }
-        any = true;
-        let (take, used, done) = match avail.iter().position(|&b| b == b'\n') {
-            Some(i) => (i, i + 1, true),
-            None => (avail.len(), avail.len(), false),
-        };
-        let room = (MAX_LINE_BYTES + 1).saturating_sub(buf.len());
-        buf.extend_from_slice(&avail[..take.min(room)]);
-        total = total.saturating_add(take);
-        src.consume(used);
-        if done {
-            return Ok(Some(total));
-        }
     }
 }
 
@@ -254,7 +259,8 @@ pub fn record_from_nxlog(obj: &Map<String, Value>, prov: Provenance) -> Result<R
         .get("EventTime")
         .and_then(Value::as_str)
         .and_then(Ts::parse);
-    let rename_pid = channel == "Security" && PROCESS_ID_UPPER.contains(&event_id);
+    let rename_pid =
+        channel.eq_ignore_ascii_case("Security") && PROCESS_ID_UPPER.contains(&event_id);
     let data = obj
         .iter()
         .filter(|(k, _)| !is_nxlog_meta(k, obj))

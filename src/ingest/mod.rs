@@ -3,8 +3,11 @@
 
 pub mod evtx;
 pub mod json_event;
+pub mod json_records;
 pub mod jsonl;
+pub mod recognize;
 pub mod template;
+pub mod winlogbeat;
 pub mod xml;
 
 use crate::record::{RawRecord, ReadStats};
@@ -25,15 +28,32 @@ pub enum Format {
     EvtxDumpJsonl,
     /// NXLog `im_msvistalog` JSON lines: flat keys (`EventID`, `Hostname`, `EventTime`, …).
     NxlogJsonl,
+    /// Winlogbeat 6.x/7.x/8.x or Elastic Agent events, JSON lines or one JSON array.
+    WinlogbeatJson,
+    /// Starts like JSON but holds no event of a known shape: reported as unreadable.
+    UnrecognizedJson,
 }
 
 impl Format {
+    /// A JSON format (recognized from parsed records).
+    pub fn is_json(self) -> bool {
+        matches!(
+            self,
+            Format::EvtxDumpJsonl
+                | Format::NxlogJsonl
+                | Format::WinlogbeatJson
+                | Format::UnrecognizedJson
+        )
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Evtx => "evtx",
             Format::Xml => "xml",
             Format::EvtxDumpJsonl => "evtx_dump_jsonl",
             Format::NxlogJsonl => "nxlog_jsonl",
+            Format::WinlogbeatJson => "winlogbeat_json",
+            Format::UnrecognizedJson => "unrecognized_json",
         }
     }
 }
@@ -72,19 +92,30 @@ pub fn sniff(head: &[u8]) -> Option<Format> {
         }
         return None;
     }
-    if text.starts_with(b"{") {
-        let line_end = text.iter().position(|&b| b == b'\n').unwrap_or(text.len());
-        let line = String::from_utf8_lossy(&text[..line_end]);
-        if line.contains("\"Event\"") && line.contains("\"System\"") {
-            return Some(Format::EvtxDumpJsonl);
-        }
-        if line.contains("\"EventID\"")
-            && (line.contains("\"Hostname\"") || line.contains("\"EventTime\""))
-        {
-            return Some(Format::NxlogJsonl);
-        }
+    if recognize::starts_like_json(text) {
+        return Some(match recognize::recognize(text) {
+            recognize::Verdict::Known(f) => f,
+            // The head ends inside the first record: the keys seen so far decide.
+            recognize::Verdict::Undecided => sniff_keys(text),
+            recognize::Verdict::Unknown => Format::UnrecognizedJson,
+        });
     }
     None
+}
+
+/// A JSON head cut inside its first record: recognized by the keys it shows.
+fn sniff_keys(text: &[u8]) -> Format {
+    let s = String::from_utf8_lossy(text);
+    let has = |k: &str| s.contains(&format!("\"{k}\""));
+    if has("Event") && has("System") {
+        Format::EvtxDumpJsonl
+    } else if has("winlog") || (has("event_data") && has("log_name")) {
+        Format::WinlogbeatJson
+    } else if has("EventID") && (has("Hostname") || has("EventTime") || has("Channel")) {
+        Format::NxlogJsonl
+    } else {
+        Format::UnrecognizedJson
+    }
 }
 
 /// Sniff a file on disk.
@@ -99,7 +130,17 @@ pub fn sniff_path(path: &Path) -> std::io::Result<Option<Format>> {
         }
     }
     head.truncate(n);
-    Ok(sniff(&head))
+    let format = sniff(&head);
+    if n == SNIFF_LEN && format.is_some_and(Format::is_json) {
+        // The head may end inside the first record: parse the first records whole.
+        let file = crate::open::open_input(path)?;
+        return Ok(Some(match recognize::recognize(file) {
+            recognize::Verdict::Known(f) => f,
+            recognize::Verdict::Unknown => Format::UnrecognizedJson,
+            recognize::Verdict::Undecided => sniff_keys(&head),
+        }));
+    }
+    Ok(format)
 }
 
 /// Read one input of a known format.
@@ -113,6 +154,35 @@ pub fn read(
         Format::Xml => xml::read(path, display),
         Format::EvtxDumpJsonl => jsonl::read(path, display, jsonl::Flavor::EvtxDump),
         Format::NxlogJsonl => jsonl::read(path, display, jsonl::Flavor::Nxlog),
+        Format::WinlogbeatJson => jsonl::read(path, display, jsonl::Flavor::Winlogbeat),
+        Format::UnrecognizedJson => Ok((Vec::new(), unrecognized_json())),
+    }
+}
+
+/// The JSON reader's flavor of a format read as JSON records.
+pub fn json_flavor(format: Format) -> Option<jsonl::Flavor> {
+    match format {
+        Format::EvtxDumpJsonl => Some(jsonl::Flavor::EvtxDump),
+        Format::NxlogJsonl => Some(jsonl::Flavor::Nxlog),
+        Format::WinlogbeatJson => Some(jsonl::Flavor::Winlogbeat),
+        _ => None,
+    }
+}
+
+/// What reading an unrecognized JSON file gives: nothing, and damage that says why.
+fn unrecognized_json() -> ReadStats {
+    ReadStats {
+        damage: vec![crate::record::Damage {
+            chunk: None,
+            offset: None,
+            line: None,
+            records_lost: None,
+            reason: format!(
+                "starts like JSON, but none of its first {} records is an event of a known shape (evtx_dump, NXLog, Winlogbeat, Elastic Agent): not read",
+                recognize::RECORDS
+            ),
+        }],
+        ..ReadStats::default()
     }
 }
 
@@ -164,7 +234,7 @@ mod tests {
         assert_eq!(sniff(b"<html><body>"), None);
         assert_eq!(sniff(b"Record of things"), None);
         assert_eq!(sniff(b"MZ\x90\0"), None);
-        assert_eq!(sniff(b"{\"a\":1}"), None);
+        assert_eq!(sniff(b"{\"a\":1}"), Some(Format::UnrecognizedJson));
         assert_eq!(sniff(b""), None);
     }
 }

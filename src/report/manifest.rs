@@ -87,6 +87,8 @@ pub struct Totals {
     /// Every input read completely and nothing that may hold evidence left unread: the run's
     /// verdict rests on all the evidence found (exit code 0 or 3, not 4 or 5).
     pub complete: bool,
+    /// macOS resource fork files (`._*`) found and not read: counted, not listed.
+    pub resource_forks: u64,
     pub records_read: u64,
     pub events_kept: usize,
     pub timeline_rows: u64,
@@ -180,6 +182,7 @@ pub fn write(
             skipped: l.skipped.len(),
             unread: l.unread().count(),
             complete: !l.incomplete(),
+            resource_forks: l.resource_forks,
             records_read: l.inputs.iter().map(|i| i.stats.records_read).sum(),
             events_kept: l.events.len(),
             timeline_rows: count("timeline"),

@@ -5,7 +5,8 @@
 //! (a System template per host, an EventData template per event layout, nested as its last
 //! substitution). [`scenario`] turns the TOML scenarios of `testdata/scenarios/` into fixture
 //! files, and [`nxlog`] renders those with an `[nxlog]` table as NXLog JSON lines too; [`scale`]
-//! writes large synthetic corpora with planted attacks.
+//! writes large synthetic corpora with planted attacks; [`shipper`] renders records as
+//! Winlogbeat and Elastic Agent JSON.
 
 pub mod binxml;
 pub mod chunk;
@@ -14,6 +15,7 @@ pub mod nxlog;
 pub mod scale;
 pub mod scenario;
 pub mod schema;
+pub mod shipper;
 
 pub use file::{EventRecord, EvtxWriter, write_to_vec};
 pub use schema::{Log, SysmonGen};
