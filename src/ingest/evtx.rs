@@ -5,6 +5,7 @@
 //! TimeCreated FILETIME at 6, EventRecordID u64 at 10) and the event id is not one we keep, the
 //! record is counted and skipped. Everything else is rendered to JSON and read field by field.
 
+use super::evtx_check::{RepairedHeader, chunk_damage, file_header_damage};
 use super::json_event::record_from_event_json_bytes;
 use super::template::{LayoutCache, read_record, read_record_if};
 use crate::error::error_chain;
@@ -33,6 +34,8 @@ struct ChunkOut {
     wanted: u64,
     damage: Vec<Damage>,
     paths: PathCounts,
+    /// The chunk failed a CRC32 check (its records are read, unverified).
+    unverified: Option<u64>,
 }
 
 /// How wanted EVTX records were read.
@@ -203,6 +206,13 @@ fn read_from<R: Read + Seek + Send, T: Send>(
         });
         return Ok((Vec::new(), stats, paths));
     }
+    // A damaged header is reported and read past: chunks are at fixed offsets, and each has
+    // CRC32s of its own.
+    stats.damage.extend(file_header_damage(&head[..got]));
+    stats.header_unverified = !super::evtx_check::file_header_crc_ok(&head[..got]);
+    let repair = &head[..8] != super::evtx_check::FILE_MAGIC
+        || u16::from_le_bytes([head[40], head[41]]) != FILE_HEADER_SIZE as u16;
+    let reader = RepairedHeader::new(reader, repair);
     let header_chunks = u16::from_le_bytes([head[42], head[43]]) as u64;
     let next_record_id = u64::from_le_bytes(head[24..32].try_into().unwrap_or([0; 8]));
     let flags = u32::from_le_bytes(head[120..124].try_into().unwrap_or([0; 4]));
@@ -276,6 +286,7 @@ fn read_from<R: Read + Seek + Send, T: Send>(
             stats.records_read += out.read;
             stats.records_wanted += out.wanted;
             stats.damage.extend(out.damage);
+            stats.unverified_chunks.extend(out.unverified);
             records.push(mapped);
         }
     };
@@ -365,9 +376,13 @@ fn read_chunk(
         records: Vec::new(),
         read: 0,
         wanted: 0,
-        damage: Vec::new(),
+        damage: chunk_damage(&data, number, base),
         paths: PathCounts::default(),
+        unverified: None,
     };
+    if !out.damage.is_empty() {
+        out.unverified = Some(number);
+    }
     let mut layouts = LayoutCache::default();
     let mut chunk = match data.parse(settings.clone()) {
         Ok(c) => c,

@@ -18,12 +18,14 @@
 //! beyond the memory budget.
 
 mod codec;
+mod dedup;
 mod order;
 mod spill;
 
 use codec::{Decoder, Encoder};
 use order::{BatchKey, DiskKeys, KeyBase, merge_batches, sort_key};
 use spill::SpillFile;
+pub use dedup::Dedup;
 pub use spill::{DEFAULT_SPILL_MIB, Spill};
 
 use crate::event::{Event, Text};
