@@ -154,7 +154,12 @@ impl Integrity {
             .map(|d| {
                 (
                     (d.kept_file, d.kept_chunk, d.file, d.chunk),
-                    (d.records, d.first_position, d.first_record_id, d.last_record_id),
+                    (
+                        d.records,
+                        d.first_position,
+                        d.first_record_id,
+                        d.last_record_id,
+                    ),
                 )
             })
             .collect();
@@ -175,8 +180,8 @@ impl Integrity {
         }
         self.duplicates = sets
             .into_iter()
-            .map(|((kept_file, kept_chunk, file, chunk), (records, at, first, last))| {
-                DuplicateSet {
+            .map(
+                |((kept_file, kept_chunk, file, chunk), (records, at, first, last))| DuplicateSet {
                     kept_file,
                     kept_chunk,
                     file,
@@ -185,8 +190,8 @@ impl Integrity {
                     first_position: at,
                     first_record_id: first,
                     last_record_id: last,
-                }
-            })
+                },
+            )
             .collect();
     }
 }
@@ -227,7 +232,10 @@ mod tests {
         assert_eq!(i.duplicates_removed, 3);
         assert_eq!(i.duplicates.len(), 2);
         let d = &i.duplicates[0];
-        assert_eq!((&*d.kept_file, d.kept_chunk, &*d.file, d.chunk), ("a", Some(0), "a", Some(2)));
+        assert_eq!(
+            (&*d.kept_file, d.kept_chunk, &*d.file, d.chunk),
+            ("a", Some(0), "a", Some(2))
+        );
         assert_eq!((d.records, d.first_record_id, d.last_record_id), (2, 5, 7));
         assert_eq!(d.first_position, 131_672);
     }

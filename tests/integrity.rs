@@ -28,7 +28,10 @@ struct Run {
 }
 
 fn scan(args: &[&Path], extra: &[&str], out: &Path) -> Run {
-    let dir = out.join(format!("reports-{}", std::fs::read_dir(out).unwrap().count()));
+    let dir = out.join(format!(
+        "reports-{}",
+        std::fs::read_dir(out).unwrap().count()
+    ));
     let o = Command::cargo_bin("dcomhunt")
         .unwrap()
         .arg("scan")
@@ -144,11 +147,18 @@ fn chunk_crc_mismatches_flag_every_event_of_the_chunk() {
         assert!(d["reason"].as_str().unwrap().contains(which), "{d}");
         let flags = col(&r.timeline, "integrity");
         assert!(!flags.is_empty());
-        assert!(flags.iter().all(|v| *v == "chunk-crc-mismatch"), "{flags:?}");
+        assert!(
+            flags.iter().all(|v| *v == "chunk-crc-mismatch"),
+            "{flags:?}"
+        );
         let ev = col(&r.evidence, "integrity");
         assert!(!ev.is_empty() && ev.iter().all(|v| *v == "chunk-crc-mismatch"));
         assert_eq!(r.manifest["totals"]["unverified_chunks"], 1);
-        assert!(r.stderr.contains("UNVERIFIED (CRC32 mismatch)"), "{}", r.stderr);
+        assert!(
+            r.stderr.contains("UNVERIFIED (CRC32 mismatch)"),
+            "{}",
+            r.stderr
+        );
         assert!(r.stderr.contains("INPUT INCOMPLETE"), "{}", r.stderr);
     }
 }
@@ -190,7 +200,10 @@ fn damaged_signature_is_read_from_its_chunks() {
     let i = input(&r.manifest, &f);
     assert_eq!(i["format"], "evtx");
     assert_eq!(i["complete"], false);
-    assert_eq!(i["records_read"], input(&reference.manifest, &g)["records_read"]);
+    assert_eq!(
+        i["records_read"],
+        input(&reference.manifest, &g)["records_read"]
+    );
     let reasons: Vec<&str> = i["damage"]
         .as_array()
         .unwrap()
@@ -228,7 +241,11 @@ fn duplicated_chunk_is_analysed_once_and_reported() {
         assert_eq!(r.code, 5, "{}", r.stderr);
         let events = reference.timeline.len() - 1;
         assert_eq!(r.timeline.len() - 1, events, "each record once");
-        assert!(col(&r.timeline, "integrity").iter().all(|v| *v == "duplicate"));
+        assert!(
+            col(&r.timeline, "integrity")
+                .iter()
+                .all(|v| *v == "duplicate")
+        );
         assert!(col(&r.timeline, "chunk").iter().all(|v| *v == "0"));
         assert_eq!(r.evidence.len(), reference.evidence.len());
         let i = input(&r.manifest, &f);
@@ -242,7 +259,10 @@ fn duplicated_chunk_is_analysed_once_and_reported() {
         assert_eq!(r.manifest["totals"]["duplicates_removed"], events);
         assert_eq!(r.manifest["totals"]["events_kept"], events);
         let set = &r.manifest["integrity"]["duplicates"][0];
-        assert_eq!((set["kept_chunk"].clone(), set["chunk"].clone()), (0.into(), 1.into()));
+        assert_eq!(
+            (set["kept_chunk"].clone(), set["chunk"].clone()),
+            (0.into(), 1.into())
+        );
         assert_eq!(set["records"], events);
         assert!(r.stderr.contains("analysed once"), "{}", r.stderr);
     }
@@ -261,8 +281,16 @@ fn same_log_twice_is_one_log_whatever_the_order() {
     assert_eq!(a.code, 3, "{}", a.stderr);
     assert_eq!(a.timeline.len(), one.timeline.len());
     assert_eq!(a.evidence.len(), one.evidence.len());
-    assert!(col(&a.timeline, "file").iter().all(|f| f.ends_with("live.evtx")));
-    assert!(col(&a.timeline, "integrity").iter().all(|v| *v == "duplicate"));
+    assert!(
+        col(&a.timeline, "file")
+            .iter()
+            .all(|f| f.ends_with("live.evtx"))
+    );
+    assert!(
+        col(&a.timeline, "integrity")
+            .iter()
+            .all(|v| *v == "duplicate")
+    );
     let set = &a.manifest["integrity"]["duplicates"][0];
     assert!(set["kept_file"].as_str().unwrap().ends_with("live.evtx"));
     assert!(set["file"].as_str().unwrap().ends_with("vss.evtx"));
@@ -302,7 +330,11 @@ fn same_record_id_with_different_content_is_a_conflict() {
     assert_eq!(r.manifest["totals"]["conflicts"], 1);
     // Both copies kept and flagged; every other record is an identical copy, analysed once.
     let flags = col(&r.timeline, "integrity");
-    assert_eq!(flags.iter().filter(|v| **v == "conflict").count(), 2, "{flags:?}");
+    assert_eq!(
+        flags.iter().filter(|v| **v == "conflict").count(),
+        2,
+        "{flags:?}"
+    );
     assert_eq!(r.timeline.len(), one.timeline.len() + 1);
     let cmd = col(&r.timeline, "command_line");
     let k = flags.iter().position(|v| *v == "conflict").unwrap();

@@ -61,8 +61,7 @@ pub fn file_header_damage(head: &[u8]) -> Vec<Damage> {
 /// stores none.
 pub fn file_header_crc_ok(head: &[u8]) -> bool {
     head.len() >= 128
-        && (u32_at(head, 120) & NO_CRC32 != 0
-            || u32_at(head, 124) == crc32fast::hash(&head[..120]))
+        && (u32_at(head, 120) & NO_CRC32 != 0 || u32_at(head, 124) == crc32fast::hash(&head[..120]))
 }
 
 /// Which CRC32 of a chunk failed, as a damage entry, with the records it holds (read, but

@@ -101,7 +101,10 @@ impl EventStore {
                 // One class per distinct content, in the total order; its first copy is kept.
                 let mut kept: Vec<(usize, bool)> = Vec::new();
                 for x in k..m {
-                    match kept.iter_mut().find(|(y, _)| same_content(&group[*y].2, &group[x].2)) {
+                    match kept
+                        .iter_mut()
+                        .find(|(y, _)| same_content(&group[*y].2, &group[x].2))
+                    {
                         Some((y, dup)) => {
                             *dup = true;
                             gone.push(group[x].1 as u32);

@@ -23,9 +23,9 @@ mod order;
 mod spill;
 
 use codec::{Decoder, Encoder};
+pub use dedup::Dedup;
 use order::{BatchKey, DiskKeys, KeyBase, merge_batches, sort_key};
 use spill::SpillFile;
-pub use dedup::Dedup;
 pub use spill::{DEFAULT_SPILL_MIB, Spill};
 
 use crate::event::{Event, Text};
