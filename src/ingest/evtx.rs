@@ -36,6 +36,8 @@ struct ChunkOut {
     paths: PathCounts,
     /// The chunk failed a CRC32 check (its records are read, unverified).
     unverified: Option<u64>,
+    /// (chunk number, first record id, last record id), from its header.
+    span: (u64, u64, u64),
 }
 
 /// How wanted EVTX records were read.
@@ -265,10 +267,12 @@ fn read_from<R: Read + Seek + Send, T: Send>(
     };
     let settings = Arc::new(ParserSettings::default().indent(false));
     let mut records = Vec::new();
+    let mut spans = Vec::new();
     let flush = |batch: Vec<EvtxChunkData>,
                  records: &mut Vec<T>,
                  stats: &mut ReadStats,
-                 paths: &mut PathCounts| {
+                 paths: &mut PathCounts,
+                 spans: &mut Vec<(u64, u64, u64)>| {
         let outs: Vec<(ChunkOut, T)> = batch
             .into_par_iter()
             .map(|chunk| {
@@ -287,6 +291,7 @@ fn read_from<R: Read + Seek + Send, T: Send>(
             stats.records_wanted += out.wanted;
             stats.damage.extend(out.damage);
             stats.unverified_chunks.extend(out.unverified);
+            spans.push(out.span);
             records.push(mapped);
         }
     };
@@ -333,11 +338,24 @@ fn read_from<R: Read + Seek + Send, T: Send>(
                 &mut records,
                 &mut stats,
                 &mut paths,
+                &mut spans,
             )
         });
         stats.damage.extend(damage);
         batch = following;
     }
+    // Records in no chunk: behind zeroed chunks, or named by a clean header past the last one.
+    let reported: Vec<u64> = stats.damage.iter().filter_map(|d| d.chunk).collect();
+    let clean_header = !stats.dirty
+        && !stats.truncated
+        && !stats.header_unverified
+        && &head[..8] == super::evtx_check::FILE_MAGIC;
+    stats.damage.extend(super::evtx_check::record_gaps(
+        &spans,
+        whole_chunks,
+        &reported,
+        clean_header.then_some(next_record_id),
+    ));
     Ok((records, stats, paths))
 }
 
@@ -379,6 +397,11 @@ fn read_chunk(
         damage: chunk_damage(&data, number, base),
         paths: PathCounts::default(),
         unverified: None,
+        span: (
+            number,
+            data.header.first_event_record_id,
+            data.header.last_event_record_id,
+        ),
     };
     if !out.damage.is_empty() {
         out.unverified = Some(number);

@@ -122,6 +122,69 @@ pub fn chunk_damage(chunk: &EvtxChunkData, number: u64, base: u64) -> Vec<Damage
     out
 }
 
+/// Records missing between chunks that are there: where the chunks read (in the order read:
+/// `(chunk number, first record id, last record id)`) leave record ids out and the chunks
+/// between them are neither read nor reported damaged (zeroed: the crate passes over an
+/// all-zero chunk as unused), a damage at the first such chunk with the records lost. At the end,
+/// when the header is intact and was closed cleanly (`header_next`: the next record id it
+/// names), the records it names beyond the last chunk read. Ids that go back are left to the
+/// duplicate check.
+pub fn record_gaps(
+    read: &[(u64, u64, u64)],
+    chunks: u64,
+    reported: &[u64],
+    header_next: Option<u64>,
+) -> Vec<Damage> {
+    let mut out = Vec::new();
+    let offset = |c: u64| 4096 + c * 65536;
+    for w in read.windows(2) {
+        let ((a, _, last), (b, first, _)) = (w[0], w[1]);
+        if first <= last.saturating_add(1) {
+            continue;
+        }
+        // The chunks between, in reading order (a wrapped log is read on from chunk 0).
+        let between: Vec<u64> = if b > a {
+            (a + 1..b).collect()
+        } else {
+            (a + 1..chunks).chain(0..b).collect()
+        };
+        let Some(&zeroed) = between.iter().find(|c| !reported.contains(c)) else {
+            continue;
+        };
+        out.push(Damage {
+            chunk: Some(zeroed),
+            offset: Some(offset(zeroed)),
+            line: None,
+            records_lost: Some(first - last - 1),
+            reason: format!(
+                "no chunk holds record ids {}..={}: chunk {zeroed} between chunk {a} and chunk \
+                 {b} is empty (zeroed)",
+                last + 1,
+                first - 1
+            ),
+        });
+    }
+    if let (Some(next), Some(&(c, _, last))) = (header_next, read.last())
+        && next > last.saturating_add(1)
+    {
+        let at = (c + 1).min(chunks);
+        out.push(Damage {
+            chunk: Some(at),
+            offset: Some(offset(at)),
+            line: None,
+            records_lost: Some(next - last - 1),
+            reason: format!(
+                "the file header says records up to {} were written, the last chunk read (chunk \
+                 {c}) ends at record {last}: records {}..={} are in no chunk",
+                next - 1,
+                last + 1,
+                next - 1
+            ),
+        });
+    }
+    out
+}
+
 /// Whether a file whose first bytes are `head` (at least 4104 of them) holds EVTX chunks at
 /// their fixed places although its own signature is damaged.
 pub fn chunks_without_signature(head: &[u8]) -> bool {
@@ -222,6 +285,28 @@ mod tests {
         let d = file_header_damage(&sig);
         assert_eq!(d.len(), 2);
         assert!(d[0].reason.contains("ElfXile"), "{}", d[0].reason);
+    }
+
+    #[test]
+    fn gaps_behind_zeroed_chunks_are_records_lost() {
+        // Chunks 0, 1 and 3 read; 2 zeroed: 201..=300 lost.
+        let read = [(0, 1, 100), (1, 101, 200), (3, 301, 400)];
+        let d = record_gaps(&read, 4, &[], None);
+        assert_eq!(d.len(), 1);
+        assert_eq!((d[0].chunk, d[0].records_lost), (Some(2), Some(100)));
+        assert_eq!(d[0].offset, Some(4096 + 2 * 65536));
+        // Chunk 2 already reported (unparseable): not twice.
+        assert!(record_gaps(&read, 4, &[2], None).is_empty());
+        // A gap with no chunk between (a stale chunk of a wrapped log) is not this.
+        assert!(record_gaps(&[(0, 1, 100), (1, 201, 300)], 2, &[], None).is_empty());
+        // A wrapped log: read 2, 3, then 0; chunk 1 zeroed... between 0 and nothing.
+        let wrapped = [(2, 1, 100), (3, 101, 200), (1, 301, 400)];
+        let d = record_gaps(&wrapped, 4, &[], None);
+        assert_eq!(d[0].chunk, Some(0));
+        // The header names records past the last chunk.
+        let d = record_gaps(&read[..2], 4, &[], Some(251));
+        assert_eq!((d[0].chunk, d[0].records_lost), (Some(2), Some(50)));
+        assert!(record_gaps(&read[..2], 4, &[], Some(201)).is_empty());
     }
 
     #[test]
