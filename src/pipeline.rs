@@ -196,8 +196,10 @@ fn check_integrity(events: &mut EventStore, reports: &mut [InputReport]) -> Inte
         .enumerate()
         .map(|(k, r)| (r.input.display.clone(), k))
         .collect();
+    // Copies within one EVTX file are reported by the reader, from the chunks' record ids
+    // (`ingest::evtx_check::record_gaps`), whatever their event ids; within an export, here.
     for d in &integrity.duplicates {
-        if d.kept_file != d.file {
+        if d.kept_file != d.file || d.chunk.is_some() {
             continue;
         }
         let Some(&k) = index.get(&d.file) else {

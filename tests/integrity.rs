@@ -373,3 +373,95 @@ fn corpus_zeroed_bytes_are_flagged() {
     assert_eq!(flags[k], "chunk-crc-mismatch");
     assert!(flags.iter().all(|v| *v == "chunk-crc-mismatch"));
 }
+
+/// A Sysmon 1 record for the writer (`i`: its process id and time step).
+fn sysmon1(i: u32) -> dcomhunt::writer::EventRecord {
+    use dcomhunt::writer::binxml::{FieldType as F, Value, parse_guid};
+    use dcomhunt::writer::schema::find_layout;
+    use dcomhunt::writer::{Log, SysmonGen};
+    let layout = find_layout(Log::Sysmon, 1, SysmonGen::Recent).unwrap();
+    let values = layout
+        .fields
+        .iter()
+        .map(|(name, t)| match t {
+            F::Guid => Value::Guid(
+                parse_guid(&format!("{{{i:08x}-0000-0000-0000-000000000001}}")).unwrap(),
+            ),
+            F::U32 => Value::U32(i),
+            F::HexInt64 => Value::HexInt64(u64::from(i) << 8),
+            _ => Value::Str(format!("{name} of process {i}")),
+        })
+        .collect();
+    dcomhunt::writer::EventRecord {
+        layout,
+        filetime: 134_000_000_000_000_000 + u64::from(i) * 10_000,
+        process_id: 1964,
+        thread_id: 1664,
+        values,
+    }
+}
+
+/// A zeroed chunk (in the middle, or the last one holding records) and a chunk overwritten by a
+/// copy of another lose records: each is damage with the records lost, never a complete run.
+#[test]
+fn zeroed_and_overwritten_chunks_lose_records_and_say_so() {
+    let events: Vec<_> = (0..400).map(sysmon1).collect();
+    let good = dcomhunt::writer::write_to_vec("ZERO01", 1000, &events).unwrap();
+    let chunks = (good.len() - HEADER) / CHUNK;
+    assert!(chunks >= 3, "{chunks} chunks");
+    let ids = |b: &[u8], c: usize| {
+        let at = HEADER + c * CHUNK;
+        let first = u64::from_le_bytes(b[at + 24..at + 32].try_into().unwrap());
+        let last = u64::from_le_bytes(b[at + 32..at + 40].try_into().unwrap());
+        last - first + 1
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let g = write(tmp.path(), "good.evtx", &good);
+    let reference = scan(&[&g], &[], tmp.path());
+    assert_eq!(reference.code, 0, "{}", reference.stderr);
+    assert_eq!(input(&reference.manifest, &g)["records_read"], 400);
+    for (name, target, copy_of) in [
+        ("zero-mid", 1, None),
+        ("zero-last", chunks - 1, None),
+        ("overwritten", 1, Some(0)),
+    ] {
+        let mut b = good.clone();
+        let at = HEADER + target * CHUNK;
+        match copy_of {
+            None => b[at..at + CHUNK].fill(0),
+            Some(src) => {
+                let from = HEADER + src * CHUNK;
+                let copy = good[from..from + CHUNK].to_vec();
+                b[at..at + CHUNK].copy_from_slice(&copy);
+            }
+        }
+        let f = write(tmp.path(), &format!("{name}.evtx"), &b);
+        let r = scan(&[&f], &[], tmp.path());
+        assert_eq!(r.code, 4, "{name}: {}", r.stderr);
+        let i = input(&r.manifest, &f);
+        assert_eq!(i["complete"], false, "{name}");
+        let lost: u64 = i["damage"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|d| d["records_lost"].as_u64())
+            .sum();
+        assert_eq!(lost, ids(&good, target), "{name}: {}", i["damage"]);
+        assert!(
+            i["damage"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|d| d["offset"].as_u64().is_some()),
+            "{name}: every damage has an offset: {}",
+            i["damage"]
+        );
+        if copy_of.is_some() {
+            // The copy's records are analysed once.
+            assert_eq!(
+                r.timeline.len(),
+                reference.timeline.len() - ids(&good, target) as usize
+            );
+        }
+    }
+}

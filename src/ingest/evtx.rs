@@ -36,8 +36,8 @@ struct ChunkOut {
     paths: PathCounts,
     /// The chunk failed a CRC32 check (its records are read, unverified).
     unverified: Option<u64>,
-    /// (chunk number, first record id, last record id), from its header.
-    span: (u64, u64, u64),
+    /// (chunk number, first record id, last record id), from its header when that checks out.
+    span: Option<(u64, u64, u64)>,
 }
 
 /// How wanted EVTX records were read.
@@ -291,7 +291,7 @@ fn read_from<R: Read + Seek + Send, T: Send>(
             stats.records_wanted += out.wanted;
             stats.damage.extend(out.damage);
             stats.unverified_chunks.extend(out.unverified);
-            spans.push(out.span);
+            spans.extend(out.span);
             records.push(mapped);
         }
     };
@@ -397,11 +397,11 @@ fn read_chunk(
         damage: chunk_damage(&data, number, base),
         paths: PathCounts::default(),
         unverified: None,
-        span: (
+        span: data.validate_header_checksum().then_some((
             number,
             data.header.first_event_record_id,
             data.header.last_event_record_id,
-        ),
+        )),
     };
     if !out.damage.is_empty() {
         out.unverified = Some(number);
@@ -430,6 +430,7 @@ fn read_chunk(
         return out;
     }
     out.paths.iterated_chunks = 1;
+    let bytes: &[u8] = chunk.data;
     for rec in chunk.iter() {
         match rec {
             Ok(rec) => {
@@ -499,9 +500,10 @@ fn read_chunk(
                     evtx::err::EvtxError::FailedToReadRecordAt { offset, .. } => {
                         (Some(base + offset), None)
                     }
-                    evtx::err::EvtxError::FailedToParseRecord { record_id, .. } => {
-                        (None, Some(*record_id))
-                    }
+                    evtx::err::EvtxError::FailedToParseRecord { record_id, .. } => (
+                        super::evtx_check::record_offset(bytes, *record_id).map(|o| base + o),
+                        Some(*record_id),
+                    ),
                     _ => (None, None),
                 };
                 let mut reason = error_chain(&e);

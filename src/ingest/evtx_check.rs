@@ -122,13 +122,14 @@ pub fn chunk_damage(chunk: &EvtxChunkData, number: u64, base: u64) -> Vec<Damage
     out
 }
 
-/// Records missing between chunks that are there: where the chunks read (in the order read:
-/// `(chunk number, first record id, last record id)`) leave record ids out and the chunks
-/// between them are neither read nor reported damaged (zeroed: the crate passes over an
-/// all-zero chunk as unused), a damage at the first such chunk with the records lost. At the end,
-/// when the header is intact and was closed cleanly (`header_next`: the next record id it
-/// names), the records it names beyond the last chunk read. Ids that go back are left to the
-/// duplicate check.
+/// Record ids the chunks read leave out or hold twice. `read`: `(chunk number, first record
+/// id, last record id)` of each chunk read whose header checks out, in the order read (oldest
+/// records first, as Windows reads a log that wrapped around), in which the ids of an intact log
+/// ascend without a hole. A hole is records lost: at the first chunk between that was neither
+/// read nor reported damaged (a zeroed chunk, which the crate passes over as unused) or else at
+/// the chunk after the hole. Ids that go back are a chunk holding copies of records read before
+/// (or a stale chunk). At the end, when the header is intact and was closed cleanly
+/// (`header_next`: the next record id it names), the records it names beyond the last chunk.
 pub fn record_gaps(
     read: &[(u64, u64, u64)],
     chunks: u64,
@@ -137,45 +138,72 @@ pub fn record_gaps(
 ) -> Vec<Damage> {
     let mut out = Vec::new();
     let offset = |c: u64| 4096 + c * 65536;
-    for w in read.windows(2) {
-        let ((a, _, last), (b, first, _)) = (w[0], w[1]);
-        if first <= last.saturating_add(1) {
-            continue;
+    // The chunk read so far that ends with the highest id, and that id.
+    let mut high: Option<(u64, u64)> = None;
+    let mut prev: Option<u64> = None;
+    for &(n, first, last) in read.iter().filter(|r| r.1 <= r.2) {
+        if let Some((h, top)) = high {
+            if first <= top {
+                out.push(Damage {
+                    chunk: Some(n),
+                    offset: Some(offset(n)),
+                    line: None,
+                    records_lost: Some(0),
+                    reason: format!(
+                        "chunk {n} holds record ids {first}..={}, which chunk {h} read before it \
+                         holds already: copies of the same records, or a stale chunk",
+                        last.min(top)
+                    ),
+                });
+            } else if first > top + 1 {
+                let a = prev.unwrap_or(h);
+                // The chunks between, in reading order (a wrapped log goes on from chunk 0).
+                let between: Vec<u64> = if n > a {
+                    (a + 1..n).collect()
+                } else {
+                    (a + 1..chunks).chain(0..n).collect()
+                };
+                let lost = first - top - 1;
+                let (at, why) = match between.iter().find(|c| !reported.contains(c)) {
+                    Some(&z) => (z, format!("chunk {z} before chunk {n} is empty (zeroed)")),
+                    None if between.is_empty() => (n, format!("they are missing before chunk {n}")),
+                    // The chunks between are reported damaged, with what they held.
+                    None => {
+                        high = Some((n, last));
+                        prev = Some(n);
+                        continue;
+                    }
+                };
+                out.push(Damage {
+                    chunk: Some(at),
+                    offset: Some(offset(at)),
+                    line: None,
+                    records_lost: Some(lost),
+                    reason: format!(
+                        "no chunk holds record ids {}..={}: {why}",
+                        top + 1,
+                        first - 1
+                    ),
+                });
+            }
         }
-        // The chunks between, in reading order (a wrapped log is read on from chunk 0).
-        let between: Vec<u64> = if b > a {
-            (a + 1..b).collect()
-        } else {
-            (a + 1..chunks).chain(0..b).collect()
-        };
-        let Some(&zeroed) = between.iter().find(|c| !reported.contains(c)) else {
-            continue;
-        };
-        out.push(Damage {
-            chunk: Some(zeroed),
-            offset: Some(offset(zeroed)),
-            line: None,
-            records_lost: Some(first - last - 1),
-            reason: format!(
-                "no chunk holds record ids {}..={}: chunk {zeroed} between chunk {a} and chunk \
-                 {b} is empty (zeroed)",
-                last + 1,
-                first - 1
-            ),
-        });
+        if high.is_none_or(|(_, top)| last > top) {
+            high = Some((n, last));
+        }
+        prev = Some(n);
     }
-    if let (Some(next), Some(&(c, _, last))) = (header_next, read.last())
+    if let (Some(next), Some((c, last))) = (header_next, high)
         && next > last.saturating_add(1)
     {
-        let at = (c + 1).min(chunks);
+        let at = read.last().map_or(c, |r| r.0 + 1).min(chunks);
         out.push(Damage {
             chunk: Some(at),
             offset: Some(offset(at)),
             line: None,
             records_lost: Some(next - last - 1),
             reason: format!(
-                "the file header says records up to {} were written, the last chunk read (chunk \
-                 {c}) ends at record {last}: records {}..={} are in no chunk",
+                "the file header says records up to {} were written, no chunk holds more than \
+                 record {last}: records {}..={} are in no chunk",
                 next - 1,
                 last + 1,
                 next - 1
@@ -183,6 +211,27 @@ pub fn record_gaps(
         });
     }
     out
+}
+
+/// The byte offset in its chunk of the record with id `record_id`, found by walking the record
+/// headers from the first (each gives its size); `None` when the walk does not reach it.
+pub fn record_offset(chunk: &[u8], record_id: u64) -> Option<u64> {
+    let mut at = 512usize;
+    while at + 24 <= chunk.len() {
+        if chunk[at..at + 4] != [0x2a, 0x2a, 0, 0] {
+            return None;
+        }
+        let size = u32_at(chunk, at + 4) as usize;
+        let id = u64::from_le_bytes(chunk[at + 8..at + 16].try_into().ok()?);
+        if id == record_id {
+            return Some(at as u64);
+        }
+        if size < 24 {
+            return None;
+        }
+        at = at.checked_add(size)?;
+    }
+    None
 }
 
 /// Whether a file whose first bytes are `head` (at least 4104 of them) holds EVTX chunks at
@@ -297,8 +346,17 @@ mod tests {
         assert_eq!(d[0].offset, Some(4096 + 2 * 65536));
         // Chunk 2 already reported (unparseable): not twice.
         assert!(record_gaps(&read, 4, &[2], None).is_empty());
-        // A gap with no chunk between (a stale chunk of a wrapped log) is not this.
-        assert!(record_gaps(&[(0, 1, 100), (1, 201, 300)], 2, &[], None).is_empty());
+        // A hole with no chunk between: lost before the next chunk.
+        let d = record_gaps(&[(0, 1, 100), (1, 201, 300)], 2, &[], None);
+        assert_eq!((d[0].chunk, d[0].records_lost), (Some(1), Some(100)));
+        // A chunk copied over another: its ids go back (copies), then a hole.
+        let d = record_gaps(&[(0, 1, 100), (1, 1, 100), (2, 201, 300)], 3, &[], None);
+        assert_eq!(d.len(), 2);
+        assert_eq!((d[0].chunk, d[0].records_lost), (Some(1), Some(0)));
+        assert!(d[0].reason.contains("copies"), "{}", d[0].reason);
+        assert_eq!((d[1].chunk, d[1].records_lost), (Some(2), Some(100)));
+        // Intact: nothing.
+        assert!(record_gaps(&read[..2], 4, &[], Some(201)).is_empty());
         // A wrapped log: read 2, 3, then 0; chunk 1 zeroed... between 0 and nothing.
         let wrapped = [(2, 1, 100), (3, 101, 200), (1, 301, 400)];
         let d = record_gaps(&wrapped, 4, &[], None);
@@ -307,6 +365,19 @@ mod tests {
         let d = record_gaps(&read[..2], 4, &[], Some(251));
         assert_eq!((d[0].chunk, d[0].records_lost), (Some(2), Some(50)));
         assert!(record_gaps(&read[..2], 4, &[], Some(201)).is_empty());
+    }
+
+    #[test]
+    fn records_are_found_by_id() {
+        let mut c = vec![0u8; 1024];
+        for (k, at) in [(7u64, 512usize), (8, 600)] {
+            c[at..at + 4].copy_from_slice(&[0x2a, 0x2a, 0, 0]);
+            c[at + 4..at + 8].copy_from_slice(&88u32.to_le_bytes());
+            c[at + 8..at + 16].copy_from_slice(&k.to_le_bytes());
+        }
+        assert_eq!(record_offset(&c, 7), Some(512));
+        assert_eq!(record_offset(&c, 8), Some(600));
+        assert_eq!(record_offset(&c, 9), None);
     }
 
     #[test]
@@ -334,6 +405,6 @@ mod tests {
         r.seek(SeekFrom::Start(4)).unwrap();
         let mut b = [0u8; 2];
         r.read_exact(&mut b).unwrap();
-        assert_eq!(&b, b"le");
+        assert_eq!(&b, b"il");
     }
 }
