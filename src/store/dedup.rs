@@ -7,7 +7,7 @@
 //! total order (time first): the store is walked once, and only events that share their time
 //! with another are decoded and compared. Nothing is held per event.
 
-use super::{Data, EventStore};
+use super::EventStore;
 use crate::event::Event;
 use crate::record::Provenance;
 
@@ -40,16 +40,14 @@ impl EventStore {
         let mut gone: Vec<u32> = Vec::new();
         {
             let mut c = self.cursor();
+            // An event's time is its encoding's first 8 bytes: read without decoding it.
             let time = |c: &mut super::Cursor<'_>, i: usize| -> Option<i64> {
                 let l = self.order[i];
-                match &self.batches[l.batch as usize].data {
-                    Data::Mem(m) => {
-                        let at = l.offset as usize;
-                        let b = m.bytes.get(at..at + 8)?;
-                        Some(i64::from_le_bytes(b.try_into().ok()?))
-                    }
-                    Data::Disk { .. } => c.event(i).map(|e| e.time.0),
-                }
+                let b = c
+                    .batch(l)?
+                    .bytes
+                    .get(l.offset as usize..l.offset as usize + 8)?;
+                Some(i64::from_le_bytes(b.try_into().ok()?))
             };
             let n = self.order.len();
             let mut s = 0;
