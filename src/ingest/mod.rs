@@ -53,6 +53,8 @@ pub fn sniff(head: &[u8]) -> Option<Format> {
     if head.starts_with(b"ElfFile\0") || evtx_check::chunks_without_signature(head) {
         return Some(Format::Evtx);
     }
+    // Text formats are recognized from the first 4096 bytes.
+    let head = &head[..head.len().min(4096)];
     let (enc, bom) = xml::detect_encoding(head);
     let decoded;
     let text: &[u8] = match enc {
