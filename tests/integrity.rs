@@ -160,6 +160,30 @@ fn chunk_crc_mismatches_flag_every_event_of_the_chunk() {
             r.stderr
         );
         assert!(r.stderr.contains("INPUT INCOMPLETE"), "{}", r.stderr);
+        // The JSON outputs carry the flag too.
+        let o = Command::cargo_bin("dcomhunt")
+            .unwrap()
+            .args(["-q", "events", "--format", "jsonl"])
+            .arg(&f)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(4));
+        let lines: Vec<Value> = String::from_utf8(o.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), flags.len());
+        assert!(lines.iter().all(|l| l["integrity"] == "chunk-crc-mismatch"));
+        let o = Command::cargo_bin("dcomhunt")
+            .unwrap()
+            .args(["-q", "scan", "--format", "jsonl"])
+            .arg(&f)
+            .output()
+            .unwrap();
+        let out = String::from_utf8(o.stdout).unwrap();
+        let finding: Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+        assert_eq!(finding["evidence"][0]["integrity"], "chunk-crc-mismatch");
     }
 }
 
