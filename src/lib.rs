@@ -15,6 +15,7 @@ pub mod error;
 pub mod event;
 pub mod graph;
 pub mod ingest;
+pub mod integrity;
 pub mod names;
 pub mod normalize;
 pub mod open;

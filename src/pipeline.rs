@@ -5,6 +5,7 @@ use crate::discover::{Discovery, Input, Skipped, discover_unhashed, hash_file};
 use crate::error::Result;
 use crate::event::{Event, Text};
 use crate::ingest;
+use crate::integrity::{Conflict, Flags, Integrity};
 use crate::normalize::{HostAddresses, normalize_with};
 use crate::record::{Damage, ReadStats};
 use crate::store::{Batch, DEFAULT_SPILL_MIB, EventStore, Spill};
@@ -44,6 +45,9 @@ pub struct Loaded {
     pub spilled: usize,
     /// Why some events could not be spilled (they were kept in memory instead).
     pub spill_failure: Option<String>,
+    /// Chunks failing their CRC32, duplicated and conflicting records (see
+    /// [`crate::integrity`]); each event's flags are [`Integrity::of`] it.
+    pub integrity: Integrity,
 }
 
 impl Loaded {
@@ -203,6 +207,7 @@ pub fn load_inputs_with(
         events.set_clock_resolution(&r.input.display, r.stats.clock_resolution_ticks as i64);
     }
     events.set_file_keys(file_keys(&reports));
+    let integrity = check_integrity(&mut events, &mut reports);
     Loaded {
         inputs: reports,
         skipped,
@@ -210,6 +215,99 @@ pub fn load_inputs_with(
         events,
         spilled: spill.written(),
         spill_failure: spill.failure().map(str::to_string),
+        integrity,
+    }
+}
+
+/// Take duplicate copies out of the store and gather what the run knows of its events'
+/// integrity. A record copied within one file (a duplicated chunk) and every conflicting copy
+/// are damage of their file: the run is then incomplete. Copies in different files (a live log
+/// and its shadow copy) are not: they are listed, and analysed once.
+fn check_integrity(events: &mut EventStore, reports: &mut [InputReport]) -> Integrity {
+    let mut integrity = Integrity::default();
+    for r in reports.iter() {
+        for &c in &r.stats.unverified_chunks {
+            integrity.add_chunk(&r.input.display, c);
+        }
+    }
+    let dedup = events.remove_duplicates();
+    integrity.add_duplicates(&dedup.removed);
+    for p in &dedup.kept_duplicates {
+        integrity.flag(p, Flags::DUPLICATE);
+    }
+    let index: HashMap<Text, usize> = reports
+        .iter()
+        .enumerate()
+        .map(|(k, r)| (r.input.display.clone(), k))
+        .collect();
+    // Copies within one EVTX file are reported by the reader, from the chunks' record ids
+    // (`ingest::evtx_check::record_gaps`), whatever their event ids; within an export, here.
+    for d in &integrity.duplicates {
+        if d.kept_file != d.file || d.chunk.is_some() {
+            continue;
+        }
+        let Some(&k) = index.get(&d.file) else {
+            continue;
+        };
+        let place = |c: Option<u64>| c.map_or(String::new(), |c| format!(" in chunk {c}"));
+        reports[k].stats.damage.push(Damage {
+            chunk: d.chunk,
+            offset: Some(d.first_position).filter(|_| d.chunk.is_some()),
+            line: Some(d.first_position).filter(|_| d.chunk.is_none()),
+            records_lost: Some(0),
+            reason: format!(
+                "{} record(s){} (record ids {}..={}) are copies of the same records{}: \
+                 analysed once, flagged duplicate",
+                d.records,
+                place(d.chunk),
+                d.first_record_id,
+                d.last_record_id,
+                place(d.kept_chunk),
+            ),
+        });
+    }
+    for copies in &dedup.conflicts {
+        for (n, e) in copies.iter().enumerate() {
+            integrity.flag(&e.prov, Flags::CONFLICT);
+            let others: Vec<String> = copies
+                .iter()
+                .enumerate()
+                .filter(|&(m, _)| m != n)
+                .map(|(_, o)| at_text(&o.prov))
+                .collect();
+            if let Some(&k) = index.get(&e.prov.file) {
+                reports[k].stats.damage.push(Damage {
+                    chunk: e.prov.chunk,
+                    offset: e.prov.offset,
+                    line: e.prov.line,
+                    records_lost: Some(0),
+                    reason: format!(
+                        "record {} ({}, {}) conflicts with a copy of different content at {}: \
+                         every copy kept, flagged conflict",
+                        e.record_id,
+                        e.channel,
+                        e.host,
+                        others.join(", ")
+                    ),
+                });
+            }
+        }
+        integrity.conflicts.push(Conflict {
+            host: copies[0].host.clone(),
+            channel: copies[0].channel.clone(),
+            record_id: copies[0].record_id,
+            copies: copies.iter().map(|e| e.prov.clone()).collect(),
+        });
+    }
+    integrity
+}
+
+/// Where a record is, as text: `FILE offset 0x…` or `FILE line N`.
+fn at_text(p: &crate::record::Provenance) -> String {
+    match (p.offset, p.line) {
+        (Some(o), _) => format!("{} offset {o:#x}", p.file),
+        (None, Some(l)) => format!("{} line {l}", p.file),
+        _ => p.file.to_string(),
     }
 }
 

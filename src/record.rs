@@ -98,6 +98,14 @@ pub struct ReadStats {
     pub dirty: bool,
     /// Free-form observations for the summary (e.g. "header names 3 chunks, file holds 1").
     pub notes: Vec<String>,
+    /// EVTX chunks read whose header or records failed their CRC32, in file order: their
+    /// records may have been altered (each of their events is marked, see
+    /// [`crate::integrity`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unverified_chunks: Vec<u64>,
+    /// The EVTX file header failed its CRC32.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub header_unverified: bool,
     /// Resolution of the clock the records' times come from, in 100 ns ticks; 0 (or 1) for
     /// `System/TimeCreated` itself (100 ns), `10_000_000` for NXLog's whole-second `EventTime`.
     #[serde(skip_serializing_if = "is_precise")]

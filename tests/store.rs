@@ -1,6 +1,7 @@
 //! The event store against its oracle: the events as normalization makes them, with every
 //! inbound side decided again with all inputs' host addresses, in the total order — what the
-//! pipeline held as a `Vec<Event>` before the store existed.
+//! pipeline held as a `Vec<Event>` before the store existed — less the copies of a record read
+//! twice.
 
 mod common;
 
@@ -22,6 +23,29 @@ fn oracle(dir: &PathBuf) -> Vec<Event> {
     let addrs = HostAddresses::learn_events(&events);
     redecide_local_side(&mut events, &addrs);
     sort_events(&mut events);
+    // A record read twice (same host, channel, record id and content) is kept once: the first
+    // copy in the total order.
+    let mut seen: std::collections::HashMap<_, Vec<Event>> = std::collections::HashMap::new();
+    events.retain(|e| {
+        if e.record_id == 0 {
+            return true;
+        }
+        let mut bare = e.clone();
+        bare.prov = dcomhunt::record::Provenance {
+            file: "".into(),
+            chunk: None,
+            offset: None,
+            line: None,
+        };
+        let copies = seen
+            .entry((e.host.clone(), e.channel.clone(), e.record_id))
+            .or_default();
+        if copies.contains(&bare) {
+            return false;
+        }
+        copies.push(bare);
+        true
+    });
     events
 }
 

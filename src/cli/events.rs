@@ -52,7 +52,12 @@ pub fn run(a: EventsArgs, ui: &Ui) -> Result<i32> {
     match a.format {
         EventsFormat::Jsonl => {
             for e in events {
-                let line = serde_json::to_string(&event_json(&e))?;
+                let mut v = event_json(&e);
+                if let Some(m) = v.as_object_mut() {
+                    let flags = loaded.integrity.of(&e);
+                    m.insert("integrity".into(), flags.as_str().into());
+                }
+                let line = serde_json::to_string(&v)?;
                 out.write_all(crate::display::json_term(&line).as_bytes())?;
                 out.write_all(b"\n")?;
             }

@@ -500,6 +500,7 @@ pub fn finding_json(f: &Finding, r: &ScanResult) -> serde_json::Value {
                 "event_id": e.event_id,
                 "channel": &*e.channel,
                 "time": e.time,
+                "integrity": r.loaded.integrity.of(&e).as_str(),
             })
         })
         .collect();

@@ -83,11 +83,15 @@ fn overview(l: &Loaded, s: &mut String) {
     let bytes: u64 = l.inputs.iter().map(|i| i.input.size).sum();
     let _ = writeln!(
         s,
-        "read {} file(s), {} bytes, {} records; kept {} events",
+        "read {} file(s), {} bytes, {} records; kept {} events{}",
         l.inputs.len(),
         bytes,
         records,
-        l.events.len()
+        l.events.len(),
+        match l.integrity.duplicates_removed {
+            0 => String::new(),
+            n => format!(" ({n} duplicate copies left out; counts below include them)"),
+        }
     );
     for (k, v) in &kept {
         let _ = writeln!(s, "  {v:>8}  {}", term(k));
@@ -226,6 +230,9 @@ fn damage(l: &Loaded, o: SummaryOpts, s: &mut String) {
         if !st.damage.is_empty() {
             flags.push("DAMAGED");
         }
+        if st.header_unverified || !st.unverified_chunks.is_empty() {
+            flags.push("UNVERIFIED (CRC32 mismatch)");
+        }
         let _ = writeln!(
             s,
             "{}: {} ({} records read)",
@@ -254,12 +261,46 @@ fn damage(l: &Loaded, o: SummaryOpts, s: &mut String) {
             let _ = writeln!(s, "    {}: {}", at.join(", "), term(&d.reason));
         }
     }
+    let integ = &l.integrity;
+    if integ.duplicates_removed > 0 {
+        let _ = writeln!(
+            s,
+            "duplicates: {} record copies found more than once, analysed once (flagged duplicate; \
+             manifest: integrity.duplicates)",
+            integ.duplicates_removed
+        );
+        for d in integ.duplicates.iter().take(10) {
+            let chunk = |c: Option<u64>| c.map_or(String::new(), |c| format!(" chunk {c}"));
+            let _ = writeln!(
+                s,
+                "    {} record(s) {}..={} of {}{} repeated in {}{}",
+                d.records,
+                d.first_record_id,
+                d.last_record_id,
+                term(&d.kept_file),
+                chunk(d.kept_chunk),
+                term(&d.file),
+                chunk(d.chunk)
+            );
+        }
+        if integ.duplicates.len() > 10 {
+            let _ = writeln!(s, "    and {} more", integ.duplicates.len() - 10);
+        }
+    }
+    if !integ.conflicts.is_empty() {
+        let _ = writeln!(
+            s,
+            "CONFLICTS: {} record id(s) found with different contents: every copy kept, flagged \
+             conflict (manifest: integrity.conflicts)",
+            integ.conflicts.len()
+        );
+    }
     if l.incomplete() {
         let n = l.inputs.iter().filter(|i| i.stats.incomplete()).count();
         let unread = l.unread().count();
         let _ = writeln!(
             s,
-            "INPUT INCOMPLETE: {n} file(s) could not be read completely, {unread} path(s) not read at all (see above)"
+            "INPUT INCOMPLETE: {n} file(s) could not be read completely or failed an integrity check, {unread} path(s) not read at all (see above)"
         );
     }
 }

@@ -5,6 +5,7 @@
 //! TimeCreated FILETIME at 6, EventRecordID u64 at 10) and the event id is not one we keep, the
 //! record is counted and skipped. Everything else is rendered to JSON and read field by field.
 
+use super::evtx_check::{RepairedHeader, chunk_damage, file_header_damage};
 use super::json_event::record_from_event_json_bytes;
 use super::template::{LayoutCache, read_record, read_record_if};
 use crate::error::error_chain;
@@ -33,6 +34,10 @@ struct ChunkOut {
     wanted: u64,
     damage: Vec<Damage>,
     paths: PathCounts,
+    /// The chunk failed a CRC32 check (its records are read, unverified).
+    unverified: Option<u64>,
+    /// (chunk number, first record id, last record id), from its header when that checks out.
+    span: Option<(u64, u64, u64)>,
 }
 
 /// How wanted EVTX records were read.
@@ -203,6 +208,13 @@ fn read_from<R: Read + Seek + Send, T: Send>(
         });
         return Ok((Vec::new(), stats, paths));
     }
+    // A damaged header is reported and read past: chunks are at fixed offsets, and each has
+    // CRC32s of its own.
+    stats.damage.extend(file_header_damage(&head[..got]));
+    stats.header_unverified = !super::evtx_check::file_header_crc_ok(&head[..got]);
+    let repair = &head[..8] != super::evtx_check::FILE_MAGIC
+        || u16::from_le_bytes([head[40], head[41]]) != FILE_HEADER_SIZE as u16;
+    let reader = RepairedHeader::new(reader, repair);
     let header_chunks = u16::from_le_bytes([head[42], head[43]]) as u64;
     let next_record_id = u64::from_le_bytes(head[24..32].try_into().unwrap_or([0; 8]));
     let flags = u32::from_le_bytes(head[120..124].try_into().unwrap_or([0; 4]));
@@ -255,10 +267,12 @@ fn read_from<R: Read + Seek + Send, T: Send>(
     };
     let settings = Arc::new(ParserSettings::default().indent(false));
     let mut records = Vec::new();
+    let mut spans = Vec::new();
     let flush = |batch: Vec<EvtxChunkData>,
                  records: &mut Vec<T>,
                  stats: &mut ReadStats,
-                 paths: &mut PathCounts| {
+                 paths: &mut PathCounts,
+                 spans: &mut Vec<(u64, u64, u64)>| {
         let outs: Vec<(ChunkOut, T)> = batch
             .into_par_iter()
             .map(|chunk| {
@@ -276,6 +290,8 @@ fn read_from<R: Read + Seek + Send, T: Send>(
             stats.records_read += out.read;
             stats.records_wanted += out.wanted;
             stats.damage.extend(out.damage);
+            stats.unverified_chunks.extend(out.unverified);
+            spans.extend(out.span);
             records.push(mapped);
         }
     };
@@ -322,11 +338,24 @@ fn read_from<R: Read + Seek + Send, T: Send>(
                 &mut records,
                 &mut stats,
                 &mut paths,
+                &mut spans,
             )
         });
         stats.damage.extend(damage);
         batch = following;
     }
+    // Records in no chunk: behind zeroed chunks, or named by a clean header past the last one.
+    let reported: Vec<u64> = stats.damage.iter().filter_map(|d| d.chunk).collect();
+    let clean_header = !stats.dirty
+        && !stats.truncated
+        && !stats.header_unverified
+        && &head[..8] == super::evtx_check::FILE_MAGIC;
+    stats.damage.extend(super::evtx_check::record_gaps(
+        &spans,
+        whole_chunks,
+        &reported,
+        clean_header.then_some(next_record_id),
+    ));
     Ok((records, stats, paths))
 }
 
@@ -365,9 +394,18 @@ fn read_chunk(
         records: Vec::new(),
         read: 0,
         wanted: 0,
-        damage: Vec::new(),
+        damage: chunk_damage(&data, number, base),
         paths: PathCounts::default(),
+        unverified: None,
+        span: data.validate_header_checksum().then_some((
+            number,
+            data.header.first_event_record_id,
+            data.header.last_event_record_id,
+        )),
     };
+    if !out.damage.is_empty() {
+        out.unverified = Some(number);
+    }
     let mut layouts = LayoutCache::default();
     let mut chunk = match data.parse(settings.clone()) {
         Ok(c) => c,
@@ -392,6 +430,7 @@ fn read_chunk(
         return out;
     }
     out.paths.iterated_chunks = 1;
+    let bytes: &[u8] = chunk.data;
     for rec in chunk.iter() {
         match rec {
             Ok(rec) => {
@@ -461,9 +500,10 @@ fn read_chunk(
                     evtx::err::EvtxError::FailedToReadRecordAt { offset, .. } => {
                         (Some(base + offset), None)
                     }
-                    evtx::err::EvtxError::FailedToParseRecord { record_id, .. } => {
-                        (None, Some(*record_id))
-                    }
+                    evtx::err::EvtxError::FailedToParseRecord { record_id, .. } => (
+                        super::evtx_check::record_offset(bytes, *record_id).map(|o| base + o),
+                        Some(*record_id),
+                    ),
                     _ => (None, None),
                 };
                 let mut reason = error_chain(&e);

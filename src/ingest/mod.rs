@@ -2,6 +2,7 @@
 //! what reading it found. Formats are recognized by content, never by extension.
 
 pub mod evtx;
+pub mod evtx_check;
 pub mod json_event;
 pub mod json_records;
 pub mod jsonl;
@@ -58,17 +59,22 @@ impl Format {
     }
 }
 
-/// How many leading bytes [`sniff`] looks at.
-pub const SNIFF_LEN: usize = 4096;
+/// How many leading bytes [`sniff`] looks at: the EVTX file header and the first chunk's
+/// signature.
+pub const SNIFF_LEN: usize = 4104;
 
 /// Recognize a format from a file's first bytes; `None` for anything else.
 ///
 /// Text may be UTF-8 (with or without BOM) or UTF-16 LE/BE (with BOM, or starting with an ASCII
 /// character): Event Viewer saves XML as UTF-16 LE, Windows PowerShell redirects as UTF-16 LE.
 pub fn sniff(head: &[u8]) -> Option<Format> {
-    if head.starts_with(b"ElfFile\0") {
+    // A damaged file signature with a chunk where the first belongs is still EVTX evidence:
+    // it is read from its chunks (see `evtx_check`).
+    if head.starts_with(b"ElfFile\0") || evtx_check::chunks_without_signature(head) {
         return Some(Format::Evtx);
     }
+    // Text formats are recognized from the first 4096 bytes.
+    let head = &head[..head.len().min(4096)];
     let (enc, bom) = xml::detect_encoding(head);
     let decoded;
     let text: &[u8] = match enc {

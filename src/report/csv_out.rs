@@ -59,6 +59,7 @@ pub const EVIDENCE_COLUMNS: &[&str] = &[
     "source_port",
     "destination_ip",
     "destination_port",
+    "integrity",
 ];
 
 pub const TIMELINE_COLUMNS: &[&str] = &[
@@ -97,6 +98,7 @@ pub const TIMELINE_COLUMNS: &[&str] = &[
     "boot_marker",
     "finding_ids",
     "context_finding_ids",
+    "integrity",
 ];
 
 /// The normalized fields of one event, whatever its kind (absent ones are `None`).
@@ -357,6 +359,7 @@ pub fn evidence(
                 Cell::opt_uint(x.source_port),
                 Cell::opt_str(x.destination_ip),
                 Cell::opt_uint(x.destination_port),
+                Cell::str(r.loaded.integrity.of(e).as_str()),
             ])?;
         }
     }
@@ -438,6 +441,7 @@ pub fn timeline(
             Cell::opt_str(x.boot_marker),
             joined(m.map(|m| &m.0)),
             joined(m.map(|m| &m.1)),
+            Cell::str(r.loaded.integrity.of(e).as_str()),
         ])
     })?;
     done(t, "timeline")

@@ -24,6 +24,8 @@ pub struct Manifest<'a> {
     pub skipped: &'a [crate::discover::Skipped],
     pub rules: Vec<RuleEntry>,
     pub totals: Totals,
+    /// Records found more than once, and conflicting ones.
+    pub integrity: IntegrityEntry<'a>,
     /// The report files, with their size and SHA-256 (the manifest itself excluded).
     pub outputs: &'a [OutputFile],
 }
@@ -60,10 +62,23 @@ pub struct InputEntry<'a> {
     /// Kept events per `channel:event_id`.
     pub kept: &'a BTreeMap<String, u64>,
     pub complete: bool,
+    /// `ok` (every CRC32 of an EVTX file matched), `mismatch` (the file header's or a chunk's
+    /// did not), `none` (the format carries none).
+    pub checksums: &'static str,
+    /// EVTX chunks read whose CRC32 failed (their events are flagged).
+    pub unverified_chunks: &'a [u64],
     pub truncated: bool,
     pub dirty: bool,
     pub damage: &'a [Damage],
     pub notes: &'a [String],
+}
+
+#[derive(Serialize)]
+pub struct IntegrityEntry<'a> {
+    /// Copies left out of the analysis (identical to the copy analysed).
+    pub duplicates_removed: u64,
+    pub duplicates: &'a [crate::integrity::DuplicateSet],
+    pub conflicts: &'a [crate::integrity::Conflict],
 }
 
 #[derive(Serialize)]
@@ -95,6 +110,9 @@ pub struct Totals {
     pub findings: usize,
     pub evidence_rows: u64,
     pub excel_truncated_cells: u64,
+    pub unverified_chunks: usize,
+    pub duplicates_removed: u64,
+    pub conflicts: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -134,6 +152,14 @@ pub fn write(
             events_kept: i.kept_total(),
             kept: &i.kept,
             complete: !i.stats.incomplete(),
+            checksums: if i.input.format != crate::ingest::Format::Evtx {
+                "none"
+            } else if i.stats.header_unverified || !i.stats.unverified_chunks.is_empty() {
+                "mismatch"
+            } else {
+                "ok"
+            },
+            unverified_chunks: &i.stats.unverified_chunks,
             truncated: i.stats.truncated,
             dirty: i.stats.dirty,
             damage: &i.stats.damage,
@@ -189,6 +215,14 @@ pub fn write(
             findings: r.findings.len(),
             evidence_rows: count("evidence"),
             excel_truncated_cells: truncated,
+            unverified_chunks: l.integrity.unverified_chunks(),
+            duplicates_removed: l.integrity.duplicates_removed,
+            conflicts: l.integrity.conflicts.len(),
+        },
+        integrity: IntegrityEntry {
+            duplicates_removed: l.integrity.duplicates_removed,
+            duplicates: &l.integrity.duplicates,
+            conflicts: &l.integrity.conflicts,
         },
         outputs,
     };

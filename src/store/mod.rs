@@ -18,10 +18,12 @@
 //! beyond the memory budget.
 
 mod codec;
+mod dedup;
 mod order;
 mod spill;
 
 use codec::{Decoder, Encoder};
+pub use dedup::Dedup;
 use order::{BatchKey, DiskKeys, KeyBase, merge_batches, sort_key};
 use spill::SpillFile;
 pub use spill::{DEFAULT_SPILL_MIB, Spill};
@@ -440,6 +442,21 @@ impl Cursor<'_> {
     pub fn event(&mut self, i: usize) -> Option<Event> {
         let s = self.store;
         let l = *s.order.get(i)?;
+        let loaded = self.batch(l)?;
+        let mut e = Decoder {
+            b: &loaded.bytes,
+            p: l.offset as usize,
+            texts: &loaded.texts,
+        }
+        .event();
+        redecide_event(&mut e, &s.addrs);
+        Some(e)
+    }
+
+    /// The encoded events of the batch of `l`, read back from the spill file when it was
+    /// spilled; `None` when that fails (recorded for [`read_back_error`]).
+    fn batch(&mut self, l: Loc) -> Option<&Loaded> {
+        let s = self.store;
         let b = &s.batches[l.batch as usize];
         let loaded = match &b.data {
             Data::Mem(m) => m,
@@ -484,14 +501,7 @@ impl Cursor<'_> {
                 &self.cache[k].2
             }
         };
-        let mut e = Decoder {
-            b: &loaded.bytes,
-            p: l.offset as usize,
-            texts: &loaded.texts,
-        }
-        .event();
-        redecide_event(&mut e, &s.addrs);
-        Some(e)
+        Some(loaded)
     }
 }
 
