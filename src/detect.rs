@@ -104,7 +104,7 @@ impl Finding {
 
 /// Other child processes of each ancestor of the key process kept for `report.html`'s wider
 /// tree (the nearest in start time).
-pub const TREE_SIBLINGS: usize = 12;
+pub const TREE_SIBLINGS: usize = 8;
 
 impl Finding {
     /// The nodes `report.html` draws besides [`Finding::graph_nodes`] (and their ancestors):

@@ -29,7 +29,7 @@ pub const FILE: &str = "report.html";
 
 /// Context records (beside the matched ones) listed per finding: the nearest in time to a
 /// matched event; `evidence.csv` lists every one.
-pub const CONTEXT_ROWS: usize = 40;
+pub const CONTEXT_ROWS: usize = 24;
 
 /// Write `report.html` into `dir` (staged; committed with the other report files).
 pub fn write(dir: &Path, r: &ReportInput<'_>, opts: &ReportOptions) -> Result<Staged, ReportError> {

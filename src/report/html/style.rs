@@ -28,7 +28,7 @@ code,.mono,.cmd{font-family:"DejaVu Sans Mono",Consolas,"Liberation Mono",monosp
 table{border-collapse:collapse;width:100%;margin:.4rem 0 1rem;font-size:.9rem}
 th,td{border:1px solid var(--line);padding:.25rem .45rem;text-align:left;vertical-align:top}
 th{background:var(--soft);font-weight:600;white-space:nowrap}
-td{overflow-wrap:anywhere}
+td{overflow-wrap:break-word}
 td.num,th.num{text-align:right;white-space:nowrap}
 tr.stage td{font-weight:600;background:#f2f8f5}
 tr.stage td:first-child{border-left:3px solid var(--stage)}
@@ -37,7 +37,7 @@ table.evidence{font-size:.84rem}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem;margin:.3rem 0 1rem}
 dl.facts dt{color:var(--muted)}
 dl.facts dd{margin:0;overflow-wrap:anywhere}
-.sev{display:inline-block;padding:.05rem .5rem;border-radius:.7rem;font-weight:700;font-size:.8rem;
+.sev{display:inline-block;white-space:nowrap;padding:.05rem .5rem;border-radius:.7rem;font-weight:700;font-size:.8rem;
 text-transform:uppercase;letter-spacing:.04em;border:1.5px solid currentColor}
 .sev-critical{color:#fff;background:#8b0000;border-color:#8b0000}
 .sev-high{color:#fff;background:#c0392b;border-color:#c0392b}
@@ -47,7 +47,8 @@ text-transform:uppercase;letter-spacing:.04em;border:1.5px solid currentColor}
 .summary div{border:1px solid var(--line);border-radius:6px;padding:.5rem .9rem;background:var(--soft);min-width:9rem}
 .summary b{display:block;font-size:1.3rem}
 .warn{border-left:4px solid #c0392b;background:#fdf1ef;padding:.5rem .8rem;margin:.6rem 0}
-section.finding{border-top:1px solid var(--line);margin-top:2rem;padding-top:.3rem}
+section.finding{border-top:1px solid var(--line);margin-top:2rem;padding-top:.3rem;
+content-visibility:auto;contain-intrinsic-size:auto 1400px}
 section.finding>h2{border:0;margin-top:.8rem}
 .chain{border:1px solid var(--line);border-radius:8px;padding:.9rem 1rem;margin:.5rem 0 1rem;background:#fcfdfe}
 .legend{font-size:.8rem;color:var(--muted);margin:.2rem 0 .6rem}
@@ -99,7 +100,7 @@ a{text-decoration:none}
 .proc.stage{border:2px solid #000}
 .net .remote{border-color:#000}
 .ctl{border-color:#000}
-section.finding{break-before:page;border:0}
+section.finding{break-before:page;border:0;content-visibility:visible}
 .chain{break-inside:avoid-page;border-color:#000}
 tr{break-inside:avoid}
 thead{display:table-header-group}
