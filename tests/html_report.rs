@@ -188,7 +188,7 @@ fn example_report_in_a_browser() {
     assert_eq!(depth(dom, whoami), d + 2);
     find(
         &dom[remote..],
-        "in tcp to :49163 · <span title=\"2026-03-10T14:00:01.3125000Z\">+0.000 s</span> · 2 records · matched",
+        "inbound tcp to :49163 · <span title=\"2026-03-10T14:00:01.3125000Z\">+0.000 s</span> · 2 records · matched",
     );
     find(dom, "whoami  /all");
     find(dom, "started −1.312 s");

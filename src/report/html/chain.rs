@@ -285,8 +285,8 @@ impl Chain<'_> {
         let matched = self.matched_edges.contains(&e);
         let records = self.g.edge_evidence(e).len();
         let (arrow, dir, port) = match ed.direction {
-            Direction::Ingress => (ARROW_LEFT, "in", "to"),
-            Direction::Egress => (ARROW_RIGHT, "out", "from"),
+            Direction::Ingress => (ARROW_LEFT, "inbound", "to"),
+            Direction::Egress => (ARROW_RIGHT, "outbound", "from"),
         };
         let _ = write!(
             out,

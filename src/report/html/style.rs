@@ -33,7 +33,15 @@ td.num,th.num{text-align:right;white-space:nowrap}
 tr.stage td{font-weight:600;background:#f2f8f5}
 tr.stage td:first-child{border-left:3px solid var(--stage)}
 tr.ctx td{color:#4a5262}
-table.evidence{font-size:.84rem}
+table.evidence{font-size:.84rem;table-layout:fixed}
+table.evidence td{overflow-wrap:anywhere}
+table.evidence th:nth-child(1){width:4.2rem}
+table.evidence th:nth-child(2){width:4.8rem}
+table.evidence th:nth-child(3){width:13.2rem}
+table.evidence th:nth-child(4){width:7.6rem}
+table.evidence th:nth-child(5){width:17%}
+table.evidence th:nth-child(6){width:3.4rem}
+table.evidence th:nth-child(7){width:8rem}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem;margin:.3rem 0 1rem}
 dl.facts dt{color:var(--muted)}
 dl.facts dd{margin:0;overflow-wrap:anywhere}
