@@ -191,6 +191,12 @@ fn example_report_in_a_browser() {
         "inbound tcp to :49163 · <span title=\"2026-03-10T14:00:01.3125000Z\">+0.000 s</span> · 2 records · matched",
     );
     find(dom, "whoami  /all");
+    // The wider tree, folded: mmc.exe's siblings under svchost -k DcomLaunch.
+    let wider = &dom[find(dom, "<details class=\"wider\">")..];
+    let wider = &wider[..find(wider, "</details>")];
+    for name in ["WmiPrvSE.exe", "dllhost.exe", "mmc.exe", "whoami.exe"] {
+        find(wider, &format!("<span class=\"name\">{name}</span>"));
+    }
     find(dom, "started −1.312 s");
     // Evidence rows: file, chunk, EventRecordID.
     let rows = &dom[find(dom, "<table class=\"evidence\">")..];
@@ -353,6 +359,43 @@ fn report_html_is_byte_identical_whatever_threads_and_order() {
     ] {
         assert!(!page.contains(s), "{s} in the page");
     }
+}
+
+#[test]
+fn incomplete_evidence_is_shown() {
+    let t = tempfile::tempdir().unwrap();
+    let ev = t.path().join("FS01");
+    std::fs::create_dir(&ev).unwrap();
+    let src = common::testdata().join("example/FS01.corp.example");
+    for f in std::fs::read_dir(&src).unwrap() {
+        let f = f.unwrap();
+        std::fs::copy(f.path(), ev.join(f.file_name())).unwrap();
+    }
+    // The Security log cut inside its first chunk: read up to there, reported as truncated.
+    let sec = ev.join("Security.evtx");
+    let bytes = std::fs::read(&sec).unwrap();
+    std::fs::write(&sec, &bytes[..4096 + 30_000]).unwrap();
+    let out = t.path().join("out");
+    bin()
+        .args(["-q", "scan"])
+        .arg(&ev)
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .code(5);
+    let page = std::fs::read_to_string(out.join("report.html")).unwrap();
+    find(
+        &page,
+        "<b>Incomplete evidence:</b> 1 input file(s) could not be read completely",
+    );
+    let row = &page[find(&page, "FS01/Security.evtx</td>")..];
+    let row = &row[..find(row, "</tr>")];
+    assert!(
+        row.contains("TRUNCATED") || row.contains("DAMAGED"),
+        "{row}"
+    );
+    // The finding still stands on the Sysmon log.
+    find(&page, "<span class=\"remote mono\">10.0.2.19:33474</span>");
 }
 
 #[test]
