@@ -155,6 +155,22 @@ impl Finding {
     }
 }
 
+/// Other child processes of each ancestor of the key process kept for `report.html`'s wider
+/// tree (the nearest in start time).
+pub const TREE_SIBLINGS: usize = 8;
+
+impl Finding {
+    /// The nodes `report.html` draws besides [`Finding::graph_nodes`] (and their ancestors):
+    /// the host's wider tree around the key process ([`crate::graph::HostGraph::around`]).
+    /// Drawn only: they add no evidence record to any report.
+    pub fn tree_nodes(&self, graph: GraphRef<'_>) -> Vec<usize> {
+        match (self.key_node, graph.host(&self.host)) {
+            (Some(k), Some(h)) => h.around(k, TREE_SIBLINGS),
+            _ => Vec::new(),
+        }
+    }
+}
+
 /// Counters for the manifest.
 #[derive(Debug, Clone, Serialize)]
 pub struct RuleRun {
@@ -192,7 +208,7 @@ pub fn run(
 /// Build the graph and run the rules host by host, with the findings and counters [`run`]
 /// over [`Graph::build`] gives, in less memory: as soon as a host's graph is built its rules
 /// run, and the host's graph is pruned to the nodes its findings' reports read
-/// ([`Finding::graph_nodes`]; none when it has no finding), every node's entity id kept apart
+/// ([`Finding::graph_nodes`] and [`Finding::tree_nodes`]; none when it has no finding), every node's entity id kept apart
 /// for the timeline's `graph_entity_id` column (see [`Graph::build_with`]).
 pub fn build_and_run(
     rules: &[LoadedRule],
@@ -203,7 +219,7 @@ pub fn build_and_run(
         let nodes = found
             .iter()
             .flat_map(|(f, _)| f)
-            .flat_map(|f| f.graph_nodes(g))
+            .flat_map(|f| f.graph_nodes(g).into_iter().chain(f.tree_nodes(g)))
             .collect();
         (found, Keep::Nodes(nodes))
     });

@@ -89,6 +89,7 @@ fn reports_are_byte_identical_whatever_threads_and_path_order() {
             "findings.csv",
             "findings.jsonl",
             "manifest.json",
+            "report.html",
             "timeline.csv",
             "timeline.jsonl",
             "timesketch.csv",
@@ -180,7 +181,7 @@ fn reports_are_byte_identical_whatever_threads_and_path_order() {
             .all(|r| r["sha256"].as_str().unwrap().len() == 64)
     );
     let outs = m["outputs"].as_array().unwrap();
-    assert_eq!(outs.len(), 8);
+    assert_eq!(outs.len(), 9);
     for o in outs {
         let name = o["file"].as_str().unwrap();
         assert_eq!(o["sha256"].as_str().unwrap(), sha(&o1.join(name)), "{name}");
@@ -243,6 +244,7 @@ fn output_directory_rules() {
             "findings.csv",
             "manifest.json",
             "notes.txt",
+            "report.html",
             "timeline.csv"
         ]
     );

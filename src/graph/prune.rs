@@ -49,6 +49,32 @@ impl HostGraph {
         }
     }
 
+    /// The host's wider tree around node `n`: for each of its ancestors, up to `per_parent` of
+    /// that ancestor's other children, the nearest in start time (or first sight) to the child
+    /// on the way to `n` (the earlier node on a tie). Neither `n` nor its ancestors are listed.
+    pub fn around(&self, n: usize, per_parent: usize) -> Vec<usize> {
+        let at = |m: usize| self.get_proc(m).map(|p| p.start.unwrap_or(p.first_seen));
+        let mut out = Vec::new();
+        let mut child = n;
+        for parent in self.ancestors(n) {
+            if let Some(t) = at(child) {
+                let mut sib: Vec<(u64, usize)> = self
+                    .children(parent)
+                    .filter(|&c| c != child)
+                    .filter_map(|c| Some((at(c)?.ticks_since(t).unsigned_abs(), c)))
+                    .collect();
+                if per_parent < sib.len() {
+                    sib.select_nth_unstable(per_parent);
+                    sib.truncate(per_parent);
+                }
+                sib.sort_unstable();
+                out.extend(sib.into_iter().map(|(_, c)| c));
+            }
+            child = parent;
+        }
+        out
+    }
+
     /// Whether this graph was pruned (see [`HostGraph::pruned`]).
     pub fn is_pruned(&self) -> bool {
         self.kept.is_some()

@@ -1,5 +1,6 @@
 //! The written reports of `dcomhunt scan -o DIR`: `findings`, `evidence`, `timeline` (CSV and/or
-//! JSON lines), optionally `timesketch`, and `manifest.json`. Columns and formats are documented
+//! JSON lines), optionally `timesketch`, `report.html` (the same findings as one
+//! self-contained page, see `html/`) and `manifest.json`. Columns and formats are documented
 //! in `docs/csv.md`.
 //!
 //! The set is written into a temporary directory beside DIR and swapped into place as a whole
@@ -12,6 +13,7 @@ pub mod atomic;
 pub mod csv_out;
 pub mod csv_rows;
 pub mod excel;
+pub mod html;
 pub mod manifest;
 pub mod outdir;
 pub mod swap;
@@ -186,6 +188,7 @@ pub const KNOWN_FILES: &[&str] = &[
     "timeline.jsonl",
     "timesketch.csv",
     "timesketch.jsonl",
+    "report.html",
     "manifest.json",
 ];
 
@@ -260,6 +263,7 @@ fn write_set(
         rows.push((t.name, t.rows));
         staged.extend(t.staged);
     }
+    staged.push(html::write(dir, input, opts)?);
     let outputs: Vec<manifest::OutputFile> = staged
         .iter()
         .map(|s| manifest::OutputFile {
