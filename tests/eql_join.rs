@@ -212,3 +212,31 @@ fn join_syntax_is_checked() {
     let q = compile(PAIR).unwrap();
     assert!(q.is_join());
 }
+
+#[test]
+fn sequences_allow_either_order_within_a_tick() {
+    let q = r#"sequence by h with maxspan=1m
+  [a where true] by k
+  [b where true] by k"#;
+    // Both stamped the same whole second, b fed first: it completes the sequence a starts.
+    assert_eq!(
+        run(q, &[(b("x"), 5 * S, S), (a("x"), 5 * S, S)]),
+        vec![(vec![1, 0], vec![0, 1])]
+    );
+    // A whole second earlier is before.
+    assert!(run(q, &[(b("x"), 4 * S, S), (a("x"), 5 * S, S)]).is_empty());
+    // Another key does not join.
+    assert!(run(q, &[(b("y"), 5 * S, S), (a("x"), 5 * S, S)]).is_empty());
+    // 100 ns clocks: the feed order decides, as in Elasticsearch.
+    assert!(run(q, &[(b("x"), 5 * S, 1), (a("x"), 5 * S, 1)]).is_empty());
+    // Three stages, all in one whole second, fed last stage first.
+    let q3 = r#"sequence by h with maxspan=1m
+  [a where true] by k
+  [b where true] by k
+  [c where true] by k"#;
+    let c = ev("c", &[("h", "H"), ("k", "x")]);
+    assert_eq!(
+        run(q3, &[(c, 5 * S, S), (b("x"), 5 * S, S), (a("x"), 5 * S, S)]),
+        vec![(vec![2, 1, 0], vec![0, 1, 2])]
+    );
+}

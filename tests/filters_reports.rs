@@ -52,8 +52,11 @@ fn a_short_name_or_another_case_selects_the_host() {
             .output()
             .unwrap();
         assert_eq!(o.status.code(), Some(3), "--host {host}");
-        let f: Value = serde_json::from_slice(&o.stdout).unwrap();
-        assert_eq!(f["host"], "FS01.corp.example");
+        // The example's findings, one JSON line each.
+        for line in String::from_utf8(o.stdout).unwrap().lines() {
+            let f: Value = serde_json::from_str(line).unwrap();
+            assert_eq!(f["host"], "FS01.corp.example");
+        }
     }
     let d = tempfile::tempdir().unwrap();
     let out = d.path().join("out");
@@ -203,6 +206,7 @@ fn a_failed_forced_run_leaves_the_old_report_set_untouched() {
             "findings.jsonl",
             "manifest.json",
             "notes.txt",
+            "report.html",
             "timeline.csv",
             "timeline.jsonl"
         ]
@@ -231,6 +235,7 @@ fn the_current_directory_is_written_in_place_with_a_note() {
             "findings.csv",
             "manifest.json",
             "notes.txt",
+            "report.html",
             "timeline.csv"
         ]
     );

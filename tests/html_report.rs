@@ -154,10 +154,12 @@ fn example_report_in_a_browser() {
     let dom = &r.dom;
     assert!(r.requests.is_empty(), "the page asked for {:?}", r.requests);
     assert!(!dom.contains("<script"), "a script element");
-    assert!(dom.contains("<title>dcomhunt report: 1 finding(s)</title>"));
+    assert!(dom.contains("<title>dcomhunt report: 2 finding(s)</title>"));
     for s in [
         "Incoming DCOM Lateral Movement with MMC (any client port)",
-        "fd606d1aa4f1d2ea",
+        "8e05ec1f0f2a3998",
+        "Incoming DCOM Network Connection to MMC",
+        "9001da26bb31f1f0",
         "T1021.003, T1218.014",
         "FS01.corp.example",
     ] {

@@ -30,8 +30,11 @@ pub enum DevCommand {
     /// Render every record of EVTX files as a log shipper writes them (Winlogbeat, Elastic
     /// Agent): fixtures for the shipped-JSON reader.
     Ship {
+        /// Which shipper's field layout: Winlogbeat 6, 7 (with its Sysmon module), 8, or an
+        /// Elastic Agent export.
         #[arg(long, value_enum)]
         shape: ShipperShape,
+        /// One record per line, one JSON array, or a pretty-printed array.
         #[arg(long, value_enum, default_value = "lines")]
         layout: ShipperLayout,
         /// The JSON file to write.

@@ -251,6 +251,7 @@ impl CompiledQuery {
             states: (0..states).map(|_| HashMap::new()).collect(),
             join,
             max_tick: 1,
+            recent: Default::default(),
             pending: 0,
             last: None,
             last_sweep: i64::MIN,
@@ -258,6 +259,15 @@ impl CompiledQuery {
             cap: DEFAULT_PENDING_CAP,
         }
     }
+}
+
+/// An event of a coarse clock that matched stage `stage` (≥ 1) under `key` when no sequence
+/// waited for it: kept one tick, for a sequence an event of the same tick may yet start.
+#[derive(Debug, Clone)]
+struct Recent {
+    stage: usize,
+    key: Key,
+    at: At,
 }
 
 #[derive(Debug, Clone)]
@@ -279,6 +289,8 @@ pub struct Matcher<'q> {
     join: Option<JoinState>,
     /// The coarsest clock resolution fed so far.
     max_tick: i64,
+    /// Coarse-clock events that could not advance a sequence, in feed order (see [`Recent`]).
+    recent: std::collections::VecDeque<Recent>,
     pending: usize,
     last: Option<(u64, i64)>,
     last_sweep: i64,
@@ -339,6 +351,7 @@ impl<'q> Matcher<'q> {
     ) -> Result<Vec<Match>, EngineError> {
         let At { pos, time, tick } = at;
         let tick = tick.max(1);
+        let at = At { pos, time, tick };
         if let Some((last_pos, last_time)) = self.last
             && (pos <= last_pos || time < last_time)
         {
@@ -351,6 +364,14 @@ impl<'q> Matcher<'q> {
         }
         self.last = Some((pos, time));
         self.max_tick = self.max_tick.max(tick);
+        // Events that could not advance are kept one tick of the coarsest clock.
+        while self
+            .recent
+            .front()
+            .is_some_and(|r| time.saturating_sub(r.at.time) >= self.max_tick)
+        {
+            self.recent.pop_front();
+        }
         let plan = match &self.q.plan {
             Plan::Event(f) => {
                 return Ok(if f.matches(doc) {
@@ -384,7 +405,10 @@ impl<'q> Matcher<'q> {
         for i in (0..n).rev() {
             // With no sequence waiting at the stage before, this event cannot advance one:
             // skip its filter and keys (both without side effects), most events of most rules.
-            if i > 0 && self.states[i - 1].is_empty() {
+            // (Not with coarse clocks: such an event may still join a sequence that an event
+            // of the same tick, fed after it, starts.)
+            let coarse = self.max_tick > 1;
+            if i > 0 && self.states[i - 1].is_empty() && !coarse {
                 continue;
             }
             let st = &plan.stages[i];
@@ -401,8 +425,11 @@ impl<'q> Matcher<'q> {
                     last_time: time,
                     tick,
                 };
-                if self.states[0].insert(key, p).is_none() {
+                if self.states[0].insert(key.clone(), p).is_none() {
                     self.pending += 1;
+                }
+                if coarse {
+                    self.take_recent(plan, 0, key, &mut out);
                 }
                 continue;
             }
@@ -414,6 +441,9 @@ impl<'q> Matcher<'q> {
                 &key
             };
             let Some(mut p) = self.states[i - 1].remove(prev_key) else {
+                if coarse {
+                    self.recent.push_back(Recent { stage: i, key, at });
+                }
                 continue;
             };
             self.pending -= 1;
@@ -439,14 +469,75 @@ impl<'q> Matcher<'q> {
                     last_time: p.last_time,
                     key: key.into_vec(),
                 });
-            } else if self.states[i].insert(key, p).is_none() {
-                self.pending += 1;
+            } else {
+                if self.states[i].insert(key.clone(), p).is_none() {
+                    self.pending += 1;
+                }
+                if coarse {
+                    self.take_recent(plan, i, key, &mut out);
+                }
             }
         }
         if self.pending > self.cap {
             self.evict();
         }
         Ok(out)
+    }
+
+    /// A sequence now waits after stage `j` under `key`: an event of stage `j + 1` fed before
+    /// it, less than one tick of the coarser clock earlier than the sequence's last event,
+    /// advances it (within a tick, either order is possible), and so on up the stages.
+    fn take_recent(&mut self, plan: &SeqPlan, mut j: usize, mut key: Key, out: &mut Vec<Match>) {
+        let n = plan.stages.len();
+        let seq_len = plan.keys.len();
+        while j + 1 < n {
+            let Some(p) = self.states[j].get(&key) else {
+                return;
+            };
+            let found = self.recent.iter().position(|r| {
+                let joins = if j + 1 == plan.first_keyed {
+                    r.key[..seq_len] == key[..]
+                } else {
+                    r.key == key
+                };
+                r.stage == j + 1
+                    && joins
+                    && !p.positions.contains(&r.at.pos)
+                    && p.last_time.saturating_sub(r.at.time) < p.tick.max(r.at.tick)
+            });
+            let Some(r) = found.and_then(|k| self.recent.remove(k)) else {
+                return;
+            };
+            let mut p = self.states[j].remove(&key).expect("looked up above");
+            self.pending -= 1;
+            let t = p.tick.max(r.at.tick);
+            let (first, last) = (p.first_time.min(r.at.time), p.last_time.max(r.at.time));
+            let span_ok = plan
+                .maxspan
+                .is_none_or(|m| last.saturating_sub(first) <= widened(m, t));
+            let gap_ok = plan.stages[j + 1]
+                .maxgap
+                .is_none_or(|g| r.at.time.saturating_sub(p.last_time) <= widened(g, t));
+            if !(span_ok && gap_ok) {
+                return;
+            }
+            p.positions.push(r.at.pos);
+            (p.first_time, p.last_time, p.tick) = (first, last, t);
+            if j + 1 == n - 1 {
+                out.push(Match {
+                    stages: (0..p.positions.len() as u32).collect(),
+                    positions: p.positions,
+                    first_time: p.first_time,
+                    last_time: p.last_time,
+                    key: r.key.into_vec(),
+                });
+                return;
+            }
+            if self.states[j + 1].insert(r.key.clone(), p).is_none() {
+                self.pending += 1;
+            }
+            (j, key) = (j + 1, r.key);
+        }
     }
 
     fn until(&mut self, plan: &SeqPlan, key: &[KeyValue], keyed: bool) {

@@ -303,11 +303,12 @@ impl Reader {
                 restored = true;
             }
         }
-        if matches!(event_id, 1 | 3) && !has(data, "User") {
-            if let (Some(d), Some(n)) = (text(doc, "user.domain"), text(doc, "user.name")) {
-                data.push((Arc::from("User"), format!("{d}\\{n}")));
-                restored = true;
-            }
+        if matches!(event_id, 1 | 3)
+            && !has(data, "User")
+            && let (Some(d), Some(n)) = (text(doc, "user.domain"), text(doc, "user.name"))
+        {
+            data.push((Arc::from("User"), format!("{d}\\{n}")));
+            restored = true;
         }
         if event_id == 3 && !has(data, "Initiated") {
             let v = match text(doc, "network.direction").as_deref() {
