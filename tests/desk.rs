@@ -155,8 +155,7 @@ fn excel_times_are_spreadsheet_date_times_and_jsonl_keeps_iso() {
         })
         .sum();
     assert_eq!(
-        dates,
-        4,
+        dates, 4,
         "LibreOffice did not read the times as dates:\n{xml}"
     );
 }
