@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-# Exit code 3: findings (the example has one).
+# Exit code 3: findings (the example has two, on one attack).
 cargo run -q -- -q scan testdata/example -o "$tmp/reports" >/dev/null || [ $? -eq 3 ]
 chromium --headless --no-sandbox --disable-gpu --hide-scrollbars \
   --user-data-dir="$tmp/profile" --window-size=1280,2000 \
