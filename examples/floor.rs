@@ -1,12 +1,12 @@
-//! What one thread cannot go below on a set of EVTX files: the lower bounds behind issue 7's
-//! 1-thread target (docs/performance.md, "Ceilings").
+//! What one thread cannot go below on a set of EVTX files: the lower bounds behind the
+//! 1-thread throughput target (docs/performance.md, "Ceilings").
 //!
 //! ```sh
 //! cargo run --release --example floor -- target/bench/scale
 //! ```
 //!
 //! On one thread of the global pool, each pass over every EVTX file under the directory:
-//! 1. read and SHA-256 every byte (what `scan` records for each input; design.md);
+//! 1. read and SHA-256 every byte (what `scan` records for each input; docs/design.md);
 //! 2. the evtx crate reading and parsing every chunk (string and template caches), no record;
 //! 3. the evtx crate's cheapest pass over every record: its template substitution values, not
 //!    rendered (what `evtx_dump` does before it writes JSON);
