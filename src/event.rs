@@ -9,7 +9,7 @@ use std::sync::Arc;
 /// between events and graph nodes, and are stored once.
 pub type Text = Arc<str>;
 
-/// One kept event, normalized (see `docs/architecture.md` and design.md).
+/// One kept event, normalized (see `docs/architecture.md` and `docs/design.md`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Event {
     /// `System/Computer`.

@@ -1,4 +1,4 @@
-//! The normalize stage: raw records → [`Event`]s, exactly as design.md says.
+//! The normalize stage: raw records → [`Event`]s, exactly as docs/design.md says.
 //!
 //! - Clock: `System/TimeCreated/@SystemTime`; Sysmon's `UtcTime` is kept as `utc_time` only.
 //! - GUIDs lower-cased; the zero GUID and a `?` parent image mean "unknown parent".

@@ -1,4 +1,4 @@
-//! Conformance of the EQL engine with Elasticsearch's semantics (design.md, "EQL semantics"):
+//! Conformance of the EQL engine with Elasticsearch's semantics (docs/design.md, "EQL semantics"):
 //! one test per semantic point, on hand-built documents, through the public API.
 
 use dcomhunt::eql::{EngineError, MapDocument, OwnedValue, compile};
