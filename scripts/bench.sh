@@ -22,9 +22,8 @@
 # choose) it prints wall time (median), MB/s, records/s and peak RSS for `dcomhunt scan` and
 # for the evtx_dump baseline (one evtx_dump process per file, `-t N -o jsonl > /dev/null`, as
 # the corpus target's 1.09 s figure was measured; docs/performance.md). Peak RSS comes from
-# GNU time (`/usr/bin/time -v`); for
-# the evtx_dump loop it is the largest single process. Results also go to
-# target/bench/results.tsv.
+# GNU time (`/usr/bin/time -v`); for the evtx_dump loop it is the largest single process.
+# Results also go to target/bench/results.tsv.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
