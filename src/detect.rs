@@ -396,7 +396,11 @@ fn finding(rule: &Rule, events: &EventStore, ctx: &EcsContext<'_>, mt: Match) ->
     let graph = ctx.graph;
     let idx: Vec<usize> = mt.positions.iter().map(|&p| p as usize).collect();
     // The few events of a match, decoded once more.
-    let evs: Vec<Event> = idx.iter().filter_map(|&i| events.get(i)).collect();
+    let decoded: Vec<(usize, Event)> = idx
+        .iter()
+        .filter_map(|&i| Some((i, events.get(i)?)))
+        .collect();
+    let evs: Vec<&Event> = decoded.iter().map(|(_, e)| e).collect();
     // The event of the last stage (the latest of them in a join match).
     let last = idx
         .iter()
@@ -411,7 +415,7 @@ fn finding(rule: &Rule, events: &EventStore, ctx: &EcsContext<'_>, mt: Match) ->
     h.update(rule.rule_id.as_bytes());
     h.update([0]);
     h.update(host.as_bytes());
-    for e in &evs {
+    for e in evs.iter().copied() {
         h.update([0]);
         // The file by its content, not by how its path was spelled.
         h.update(events.file_key(&e.prov.file).as_bytes());
@@ -439,7 +443,7 @@ fn finding(rule: &Rule, events: &EventStore, ctx: &EcsContext<'_>, mt: Match) ->
         first_time: evs.iter().map(|e| e.time).min().unwrap_or_default(),
         last_time: evs.iter().map(|e| e.time).max().unwrap_or_default(),
         key_node: last.and_then(|l| key_node(&host, graph, &idx, l)),
-        gaps: gaps(rule, events, ctx, &idx, &evs),
+        gaps: gaps(rule, events, ctx, &decoded),
         host,
         remote,
         events: idx,
@@ -452,15 +456,16 @@ fn gaps(
     rule: &Rule,
     events: &EventStore,
     ctx: &EcsContext<'_>,
-    idx: &[usize],
-    evs: &[Event],
+    decoded: &[(usize, Event)],
 ) -> Vec<Gap> {
     let fields = rule.query.fields();
     let reads_uptime = fields.contains(&"host.uptime");
     let reads_parent = fields.iter().any(|f| f.starts_with("process.parent."));
     let mut out: Vec<Gap> = Vec::new();
-    let mut clocks: Vec<i64> = Vec::new();
-    for (&i, ev) in idx.iter().zip(evs) {
+    // Clock resolution (coarser than 100 ns) → how many of the records have it.
+    let mut clocks: BTreeMap<i64, usize> = BTreeMap::new();
+    for (i, ev) in decoded {
+        let i = *i;
         let doc = ctx.doc(i, ev);
         if reads_uptime && doc.get("host.uptime").is_none() {
             out.push(Gap {
@@ -506,17 +511,10 @@ fn gaps(
         }
         let tick = events.clock_resolution(&ev.prov.file);
         if tick > 1 {
-            clocks.push(tick);
+            *clocks.entry(tick).or_default() += 1;
         }
     }
-    clocks.sort_unstable();
-    clocks.dedup();
-    for tick in clocks {
-        let n = idx
-            .iter()
-            .zip(evs)
-            .filter(|(_, e)| events.clock_resolution(&e.prov.file) == tick)
-            .count();
+    for (tick, n) in clocks {
         let res = crate::time::resolution_text(tick);
         out.push(Gap {
             code: format!("clock-{res}"),

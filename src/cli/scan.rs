@@ -577,50 +577,10 @@ pub fn context_events(f: &Finding, r: &ScanResult) -> Vec<usize> {
 /// view; evidence.csv keeps every one.
 pub const CONTEXT_ROWS: usize = 50;
 
-/// The records a finding's terminal view shows: every matched event, and of the other context
-/// records ([`context_events`]) the `max` nearest in time to a matched event (the earlier on a
-/// tie), in the total order; and how many context records were left out.
-///
-/// A DCOM server process can have thousands of records over a long capture (every inbound RPC
-/// connection of `svchost -k RPCSS`); drawn in full they made a finding's table thousands of
-/// rows long, and the table was the run's largest allocation.
+/// The records a finding's terminal view shows ([`report::nearest_records`] of its
+/// [`context_events`], at most `max` beside the matched events); and how many were left out.
 pub fn nearest_context(f: &Finding, r: &ScanResult, max: usize) -> (Vec<usize>, usize) {
-    let all = context_events(f, r);
-    let matched: BTreeSet<usize> = f.events.iter().copied().collect();
-    if all.len() <= matched.len() + max {
-        return (all, 0);
-    }
-    let ev = &r.loaded.events;
-    let mut c = ev.cursor();
-    let times: Vec<Ts> = f
-        .events
-        .iter()
-        .filter_map(|&i| c.event(i).map(|e| e.time))
-        .collect();
-    let mut others: Vec<(u64, usize)> = all
-        .iter()
-        .filter(|i| !matched.contains(i))
-        .map(|&i| {
-            let d = c.event(i).map_or(u64::MAX, |e| {
-                times
-                    .iter()
-                    .map(|&t| e.time.ticks_since(t).unsigned_abs())
-                    .min()
-                    .unwrap_or(u64::MAX)
-            });
-            (d, i)
-        })
-        .collect();
-    let left_out = others.len().saturating_sub(max);
-    if max < others.len() {
-        // The `max` smallest (distance, index) pairs come first, in some order.
-        others.select_nth_unstable(max);
-    }
-    others.truncate(max);
-    let mut shown: Vec<usize> = others.into_iter().map(|(_, i)| i).collect();
-    shown.extend(all.iter().copied().filter(|i| matched.contains(i)));
-    shown.sort_unstable();
-    (shown, left_out)
+    report::nearest_records(&r.loaded.events, f, context_events(f, r), max)
 }
 
 /// The findings as a terminal table.

@@ -94,6 +94,7 @@ impl JoinState {
         self.expire(plan, at.time);
         let slots = plan.stages.iter().map(|s| s.keys.len()).max().unwrap_or(0);
         let mut arrived = Vec::new();
+        let mut seq: Option<Option<Key>> = None;
         for (i, st) in plan.stages.iter().enumerate() {
             // With 100 ns clocks only, a chain's events come in stage order: while an earlier
             // stage has no candidate, this event can be in no chain (most events, most rules).
@@ -103,12 +104,14 @@ impl JoinState {
             if !st.filter.matches(doc) {
                 continue;
             }
-            let Some(seq) = plan
-                .keys
-                .iter()
-                .map(|f| KeyValue::from_value(doc.get(f)))
-                .collect::<Option<Key>>()
-            else {
+            // The sequence key, read once for all the stages this event matches.
+            let seq = seq.get_or_insert_with(|| {
+                plan.keys
+                    .iter()
+                    .map(|f| KeyValue::from_value(doc.get(f)))
+                    .collect::<Option<Key>>()
+            });
+            let Some(seq) = seq.clone() else {
                 continue;
             };
             let mut vals = Vec::with_capacity(slots);

@@ -217,13 +217,28 @@ impl<'a> Parser<'a> {
         Ok(seq)
     }
 
+    /// A sequence's keys (standard or join), then: the first stage has no `maxgap`.
+    fn validate_keys(&self, seq: &Sequence) -> Result<(), ParseError> {
+        if seq.join {
+            self.validate_join(seq)?;
+        } else {
+            self.validate_standard_keys(seq)?;
+        }
+        if let Some(first) = seq.stages.first()
+            && first.maxgap.is_some()
+        {
+            return Err(self.err_at(
+                first.span.start,
+                "the first stage cannot have 'maxgap' (there is no previous stage)".into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// Standard EQL demands the same number of join keys in every stage. dcomhunt relaxes this in
     /// exactly one way (extension: stages that join on the sequence keys only): *leading* stages
     /// may have no `by` while the later ones have one. Anything else is rejected as EQL does.
-    fn validate_keys(&self, seq: &Sequence) -> Result<(), ParseError> {
-        if seq.join {
-            return self.validate_join(seq);
-        }
+    fn validate_standard_keys(&self, seq: &Sequence) -> Result<(), ParseError> {
         for st in seq.stages.iter().chain(&seq.until) {
             if let Some(k) = st.keys.iter().find(|k| k.name == WILDCARD_KEY) {
                 return Err(self.err_at(
@@ -269,14 +284,6 @@ impl<'a> Parser<'a> {
                 return Err(self.err_at(u.span.start, "'until' cannot have 'maxgap'".into()));
             }
         }
-        if let Some(first) = seq.stages.first()
-            && first.maxgap.is_some()
-        {
-            return Err(self.err_at(
-                first.span.start,
-                "the first stage cannot have 'maxgap' (there is no previous stage)".into(),
-            ));
-        }
         Ok(())
     }
 
@@ -318,14 +325,6 @@ impl<'a> Parser<'a> {
                     format!("join key {} is '_' in every stage", slot + 1),
                 ));
             }
-        }
-        if let Some(first) = seq.stages.first()
-            && first.maxgap.is_some()
-        {
-            return Err(self.err_at(
-                first.span.start,
-                "the first stage cannot have 'maxgap' (there is no previous stage)".into(),
-            ));
         }
         Ok(())
     }

@@ -89,6 +89,13 @@ pub(super) fn widened(w: i64, tick: i64) -> i64 {
     w.saturating_add(tick.max(1) - 1)
 }
 
+/// A sequence spanning `span` may take stage `st`'s event `gap` after its last one, between
+/// events of clocks of resolution `tick` (windows widened, see [`widened`]).
+fn within(plan: &SeqPlan, st: &StagePlan, span: i64, gap: i64, tick: i64) -> bool {
+    plan.maxspan.is_none_or(|m| span <= widened(m, tick))
+        && st.maxgap.is_none_or(|g| gap <= widened(g, tick))
+}
+
 /// A completed match: the positions (as fed) of its events and the stage (0-based) each
 /// filled. A standard sequence has one event per stage, in stage order; a join match
 /// (`with join=true`) every event of every chain of its key, in position order.
@@ -448,13 +455,8 @@ impl<'q> Matcher<'q> {
             };
             self.pending -= 1;
             let t = p.tick.max(tick);
-            let span_ok = plan
-                .maxspan
-                .is_none_or(|m| time.saturating_sub(p.first_time) <= widened(m, t));
-            let gap_ok = st
-                .maxgap
-                .is_none_or(|g| time.saturating_sub(p.last_time) <= widened(g, t));
-            if !(span_ok && gap_ok) {
+            let span = time.saturating_sub(p.first_time);
+            if !within(plan, st, span, time.saturating_sub(p.last_time), t) {
                 // Times only grow: this sequence can never complete.
                 continue;
             }
@@ -512,13 +514,14 @@ impl<'q> Matcher<'q> {
             self.pending -= 1;
             let t = p.tick.max(r.at.tick);
             let (first, last) = (p.first_time.min(r.at.time), p.last_time.max(r.at.time));
-            let span_ok = plan
-                .maxspan
-                .is_none_or(|m| last.saturating_sub(first) <= widened(m, t));
-            let gap_ok = plan.stages[j + 1]
-                .maxgap
-                .is_none_or(|g| r.at.time.saturating_sub(p.last_time) <= widened(g, t));
-            if !(span_ok && gap_ok) {
+            let gap = r.at.time.saturating_sub(p.last_time);
+            if !within(
+                plan,
+                &plan.stages[j + 1],
+                last.saturating_sub(first),
+                gap,
+                t,
+            ) {
                 return;
             }
             p.positions.push(r.at.pos);

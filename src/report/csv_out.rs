@@ -308,16 +308,7 @@ pub fn evidence(
     let mut t = TableOut::create(dir, "evidence", EVIDENCE_COLUMNS, csv, jsonl)?;
     let mut ids = GraphIds::new(r);
     for (k, f) in r.findings.iter().enumerate() {
-        let ctx: Vec<usize> = match r.context.get(k) {
-            Some(c) => c.clone(),
-            None => f
-                .events
-                .iter()
-                .copied()
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .collect(),
-        };
+        let ctx = r.records_of(k, f);
         let mut c = r.loaded.events.cursor();
         for i in ctx {
             let Some(e) = c.event(i) else {

@@ -143,6 +143,22 @@ pub struct ReportInput<'a> {
     pub run: RunInfo,
 }
 
+impl ReportInput<'_> {
+    /// Finding `k`'s records: its context when known, else its matched events (sorted, each
+    /// once).
+    pub fn records_of(&self, k: usize, f: &Finding) -> Vec<usize> {
+        match self.context.get(k) {
+            Some(c) => c.clone(),
+            None => {
+                let mut v = f.events.clone();
+                v.sort_unstable();
+                v.dedup();
+                v
+            }
+        }
+    }
+}
+
 /// Which events of the run a report lists, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Selection {
@@ -306,4 +322,54 @@ pub struct TableDone {
     pub rows: u64,
     pub truncated: u64,
     pub staged: Vec<Staged>,
+}
+
+/// Of a finding's context records `all` (in the total order, its matched events among them):
+/// every matched event, and of the others the `max` nearest in time to a matched event (the
+/// earlier on a tie), in the total order; and how many context records were left out. The
+/// terminal view and `report.html` show these; evidence.csv keeps every one.
+///
+/// A DCOM server process can have thousands of records over a long capture (every inbound RPC
+/// connection of `svchost -k RPCSS`); drawn in full they made a finding's table thousands of
+/// rows long.
+pub fn nearest_records(
+    events: &crate::store::EventStore,
+    f: &Finding,
+    all: Vec<usize>,
+    max: usize,
+) -> (Vec<usize>, usize) {
+    let matched: std::collections::BTreeSet<usize> = f.events.iter().copied().collect();
+    if all.len() <= matched.len() + max {
+        return (all, 0);
+    }
+    let mut c = events.cursor();
+    let times: Vec<Ts> = f
+        .events
+        .iter()
+        .filter_map(|&i| c.event(i).map(|e| e.time))
+        .collect();
+    let mut others: Vec<(u64, usize)> = all
+        .iter()
+        .filter(|i| !matched.contains(i))
+        .map(|&i| {
+            let d = c.event(i).map_or(u64::MAX, |e| {
+                times
+                    .iter()
+                    .map(|&t| e.time.ticks_since(t).unsigned_abs())
+                    .min()
+                    .unwrap_or(u64::MAX)
+            });
+            (d, i)
+        })
+        .collect();
+    let left_out = others.len().saturating_sub(max);
+    if max < others.len() {
+        // The `max` smallest (distance, index) pairs come first, in some order.
+        others.select_nth_unstable(max);
+    }
+    others.truncate(max);
+    let mut shown: Vec<usize> = others.into_iter().map(|(_, i)| i).collect();
+    shown.extend(all.iter().copied().filter(|i| matched.contains(i)));
+    shown.sort_unstable();
+    (shown, left_out)
 }

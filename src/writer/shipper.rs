@@ -69,24 +69,12 @@ pub fn render(r: &RawRecord, shape: ShipperShape) -> Value {
             "type": "wineventlog",
         }),
         ShipperShape::Winlogbeat7Sysmon => {
-            let mut doc = json!({
-                "@timestamp": time,
-                "agent": {"type": "winlogbeat", "version": "7.17.0"},
-                "ecs": {"version": "1.12.0"},
-                "event": {"code": r.event_id, "kind": "event", "provider": r.provider},
-                "host": {"name": r.computer.to_ascii_lowercase()},
-                "log": {"level": "information"},
-                "message": format!("event {} of {}", r.event_id, r.provider),
-                "winlog": {
-                    "api": "wineventlog",
-                    "channel": r.channel,
-                    "computer_name": r.computer,
-                    "event_data": data_object(r),
-                    "event_id": r.event_id,
-                    "provider_name": r.provider,
-                    "record_id": r.record_id,
-                },
-            });
+            let mut doc = winlog_doc(
+                r,
+                time.as_deref(),
+                ("winlogbeat", "7.17.0", "1.12.0"),
+                false,
+            );
             if is_sysmon(r) {
                 sysmon_module(&mut doc, r.event_id);
             }
@@ -98,24 +86,7 @@ pub fn render(r: &RawRecord, shape: ShipperShape) -> Value {
             } else {
                 "winlogbeat"
             };
-            let mut doc = json!({
-                "@timestamp": time,
-                "agent": {"type": agent, "version": "8.12.2"},
-                "ecs": {"version": "8.0.0"},
-                "event": {"code": r.event_id.to_string(), "kind": "event", "provider": r.provider},
-                "host": {"name": r.computer.to_ascii_lowercase()},
-                "log": {"level": "information"},
-                "message": format!("event {} of {}", r.event_id, r.provider),
-                "winlog": {
-                    "api": "wineventlog",
-                    "channel": r.channel,
-                    "computer_name": r.computer,
-                    "event_data": data_object(r),
-                    "event_id": r.event_id.to_string(),
-                    "provider_name": r.provider,
-                    "record_id": r.record_id.map(|n| n.to_string()),
-                },
-            });
+            let mut doc = winlog_doc(r, time.as_deref(), (agent, "8.12.2", "8.0.0"), true);
             if shape == ShipperShape::ElasticAgent {
                 let dataset = if is_sysmon(r) {
                     "windows.sysmon_operational"
@@ -134,6 +105,42 @@ pub fn render(r: &RawRecord, shape: ShipperShape) -> Value {
             doc
         }
     }
+}
+
+/// A `winlog.*` document (Winlogbeat 7/8, Elastic Agent) of `agent` = (type, version, ECS
+/// version); `ids_as_text`: the event code, event id and record id as text (8.x), else numbers.
+fn winlog_doc(
+    r: &RawRecord,
+    time: Option<&str>,
+    (agent, version, ecs): (&str, &str, &str),
+    ids_as_text: bool,
+) -> Value {
+    let id = |n: Option<u64>| -> Value {
+        match n {
+            Some(n) if ids_as_text => n.to_string().into(),
+            Some(n) => n.into(),
+            None => Value::Null,
+        }
+    };
+    let event_id = id(Some(u64::from(r.event_id)));
+    json!({
+        "@timestamp": time,
+        "agent": {"type": agent, "version": version},
+        "ecs": {"version": ecs},
+        "event": {"code": event_id, "kind": "event", "provider": r.provider},
+        "host": {"name": r.computer.to_ascii_lowercase()},
+        "log": {"level": "information"},
+        "message": format!("event {} of {}", r.event_id, r.provider),
+        "winlog": {
+            "api": "wineventlog",
+            "channel": r.channel,
+            "computer_name": r.computer,
+            "event_data": data_object(r),
+            "event_id": event_id,
+            "provider_name": r.provider,
+            "record_id": id(r.record_id),
+        },
+    })
 }
 
 /// What Winlogbeat 7's Sysmon module does to the events the tool reads: EventData fields moved

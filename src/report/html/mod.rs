@@ -336,51 +336,10 @@ fn chain_of<'a>(r: &ReportInput<'_>, f: &Finding, g: &'a HostGraph, base: Ts) ->
     }
 }
 
-/// The records shown with a finding: every matched one and, of the other context records, the
-/// [`CONTEXT_ROWS`] nearest in time to a matched one (the earlier on a tie); in the total
-/// order. And how many were left out.
+/// The records shown with a finding: [`super::nearest_records`] of its context, at most
+/// [`CONTEXT_ROWS`] beside the matched ones; and how many were left out.
 fn shown_records(r: &ReportInput<'_>, k: usize, f: &Finding) -> (Vec<usize>, usize) {
-    let all: Vec<usize> = match r.context.get(k) {
-        Some(c) => c.clone(),
-        None => f
-            .events
-            .iter()
-            .copied()
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect(),
-    };
-    let matched: BTreeSet<usize> = f.events.iter().copied().collect();
-    if all.len() <= matched.len() + CONTEXT_ROWS {
-        return (all, 0);
-    }
-    let mut c = r.loaded.events.cursor();
-    let times: Vec<Ts> = f
-        .events
-        .iter()
-        .filter_map(|&i| c.event(i).map(|e| e.time))
-        .collect();
-    let mut others: Vec<(u64, usize)> = all
-        .iter()
-        .filter(|i| !matched.contains(i))
-        .map(|&i| {
-            let d = c.event(i).map_or(u64::MAX, |e| {
-                times
-                    .iter()
-                    .map(|&t| e.time.ticks_since(t).unsigned_abs())
-                    .min()
-                    .unwrap_or(u64::MAX)
-            });
-            (d, i)
-        })
-        .collect();
-    let left = others.len().saturating_sub(CONTEXT_ROWS);
-    others.sort_unstable();
-    others.truncate(CONTEXT_ROWS);
-    let mut shown: Vec<usize> = others.into_iter().map(|(_, i)| i).collect();
-    shown.extend(matched);
-    shown.sort_unstable();
-    (shown, left)
+    super::nearest_records(&r.loaded.events, f, r.records_of(k, f), CONTEXT_ROWS)
 }
 
 fn label(e: &Event) -> String {
